@@ -1,0 +1,47 @@
+# Two commands matter: `make demo` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+REQS   := requirements.txt requirements-dev.txt functions/requirements.txt \
+          sagemaker/requirements.txt model_build/requirements.txt
+MODEL_SOURCES := $(wildcard model_build/*.py) functions/audio_inference/audio.py
+
+.PHONY: help install model samples demo test bench lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+$(VENV)/.installed: $(REQS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.12)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed  ## create .venv with every dependency
+
+build/model.onnx: $(VENV)/.installed $(MODEL_SOURCES)
+	$(PY) -m model_build
+
+model: build/model.onnx  ## generate data, train, export and gate build/model.onnx
+
+build/samples/manifest.csv: $(VENV)/.installed $(wildcard model_build/*.py)
+	$(PY) -m model_build samples --out build/samples --count 40
+
+samples: build/samples/manifest.csv  ## labelled demo WAVs
+
+demo: model samples  ## the whole proof of concept on an embedded AWS emulator
+	$(PY) -m bench local
+
+test: $(VENV)/.installed  ## every test (unit, Pulumi mocks, moto, real processes)
+	$(PY) -m pytest
+
+bench: model  ## runtime micro-benchmarks -> build/bench.json
+	$(PY) -m bench runtime
+
+lint:  ## ruff and mypy
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+clean:  ## remove build outputs (keeps .venv)
+	rm -rf build results .pytest_cache

@@ -1,0 +1,117 @@
+"""The one source of truth for names shared by functions, stack, bench and tests.
+
+Environment variable names, variant names, the predictions table's key schema
+and the upload prefixes are defined here and imported everywhere else. This
+module has no dependencies so the Pulumi program can import it too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+# Environment variables read by the handlers (set by the Pulumi components and
+# by the local runner).
+ENV_PREDICTIONS_TABLE = "PREDICTIONS_TABLE"
+ENV_MODEL_S3_URI = "MODEL_S3_URI"
+ENV_PREDICTOR = "PREDICTOR"
+ENV_ENDPOINT_NAME = "ENDPOINT_NAME"
+ENV_MAX_OBJECT_BYTES = "MAX_OBJECT_BYTES"
+ENV_MAX_AUDIO_SECONDS = "MAX_AUDIO_SECONDS"
+ENV_MODEL_DIR = "MODEL_DIR"
+
+# Variant (predictor) names, also the range key values in the table.
+STANDARD = "standard"
+SNAPSTART = "snapstart"
+SAGEMAKER = "sagemaker"
+VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER)
+
+# Entry point of each variant inside the function package.
+HANDLERS = {
+    STANDARD: "standard_handler.handler",
+    SNAPSTART: "snapstart_handler.handler",
+    SAGEMAKER: "sagemaker_proxy_handler.handler",
+}
+
+# Predictions table key schema: one item per (object, predictor).
+TABLE_HASH_KEY = "object"
+TABLE_RANGE_KEY = "predictor"
+
+# Uploads under incoming/<variant>/ trigger that variant only.
+UPLOAD_ROOT = "incoming/"
+UPLOAD_SUFFIX = ".wav"
+
+DEFAULT_MAX_OBJECT_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
+DEFAULT_MAX_AUDIO_SECONDS = 30.0
+MODEL_SAMPLE_RATE = 16_000
+
+
+def upload_prefix(variant: str) -> str:
+    """Return the S3 key prefix whose uploads trigger ``variant``."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
+    return f"{UPLOAD_ROOT}{variant}/"
+
+
+def table_key(bucket: str, key: str, predictor: str) -> dict[str, str]:
+    """Return the table key of the result of ``predictor`` for ``s3://bucket/key``."""
+    return {TABLE_HASH_KEY: f"s3://{bucket}/{key}", TABLE_RANGE_KEY: predictor}
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or invalid; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Handler configuration read from the environment."""
+
+    predictions_table: str
+    predictor: str
+    model_s3_uri: str | None = None
+    endpoint_name: str | None = None
+    max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
+    max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read and validate settings; raise ConfigError naming the variable at fault."""
+        env = os.environ if environ is None else environ
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise ConfigError(f"environment variable {name} is not set: set it on the function")
+            return value
+
+        predictor = required(ENV_PREDICTOR)
+        if predictor not in VARIANTS:
+            raise ConfigError(
+                f"{ENV_PREDICTOR}={predictor!r} is not a variant: use one of {', '.join(VARIANTS)}"
+            )
+
+        def number(name: str, default: float, kind: type) -> float:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a number") from None
+            if value <= 0:
+                raise ConfigError(f"{name}={raw!r} must be positive")
+            return value
+
+        settings = cls(
+            predictions_table=required(ENV_PREDICTIONS_TABLE),
+            predictor=predictor,
+            model_s3_uri=env.get(ENV_MODEL_S3_URI) or None,
+            endpoint_name=env.get(ENV_ENDPOINT_NAME) or None,
+            max_object_bytes=int(number(ENV_MAX_OBJECT_BYTES, DEFAULT_MAX_OBJECT_BYTES, int)),
+            max_audio_seconds=float(number(ENV_MAX_AUDIO_SECONDS, DEFAULT_MAX_AUDIO_SECONDS, float)),
+        )
+        if predictor == SAGEMAKER:
+            required(ENV_ENDPOINT_NAME)
+        else:
+            required(ENV_MODEL_S3_URI)
+        return settings

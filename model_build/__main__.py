@@ -1,0 +1,150 @@
+"""Command line: ``python -m model_build [generate|train|export|samples]``.
+
+With no command it runs generate -> train -> export with defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import ModelBuildError
+
+BUILD = Path("build")
+console = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from .data import LABELS, generate, write_dataset
+
+    with _progress() as progress:
+        task = progress.add_task(f"generate {args.per_class} clips x {len(LABELS)} classes", total=None)
+        write_dataset(generate(args.per_class, args.seed), args.out)
+        progress.update(task, total=1, completed=1)
+    console.print(f"wrote {args.per_class * len(LABELS)} clips to {args.out}/<label>/")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from .train import load_folder, save_checkpoint, train
+
+    with _progress() as progress:
+        task = progress.add_task(f"read {args.data}", total=None)
+        labels, examples = load_folder(args.data)
+        progress.update(task, total=1, completed=1, description=f"read {len(examples)} clips, labels {labels}")
+        model, metrics = train(labels, examples, epochs=args.epochs, seed=args.seed, progress=progress)
+    save_checkpoint(args.checkpoint, model, labels, metrics)
+    console.print(
+        f"held-out accuracy {metrics['heldout_accuracy']:.1%} on {metrics['heldout_examples']} clips; "
+        f"checkpoint {args.checkpoint}"
+    )
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from .export import export_checkpoint_to
+    from .train import load_checkpoint
+
+    model, labels, metrics = load_checkpoint(args.checkpoint)
+    with _progress() as progress:
+        task = progress.add_task("export to ONNX, check, compare with torch", total=None)
+        meta = export_checkpoint_to(model, labels, metrics, args.out)
+        progress.update(task, total=1, completed=1)
+    table = Table(title=f"{args.out}/model.onnx")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    acc = meta["heldout_accuracy"]
+    table.add_row("labels", ", ".join(meta["labels"]))
+    table.add_row("held-out accuracy", "n/a" if acc is None else f"{acc:.1%}")
+    table.add_row(
+        f"parity max |onnx - torch| ({meta['parity']['waveforms']} clips)",
+        f"{meta['parity']['max_abs_diff']:.2e} (limit {meta['parity']['tolerance']:.0e})",
+    )
+    table.add_row("opset", str(meta["opset"]))
+    table.add_row("size", f"{meta['size_bytes'] / 1024:.0f} KiB")
+    table.add_row("sha256", meta["sha256"][:16] + "...")
+    Console().print(table)
+
+
+def cmd_samples(args: argparse.Namespace) -> None:
+    from .samples import write_samples
+
+    rows = write_samples(args.out, args.count, args.seed)
+    console.print(f"wrote {len(rows)} labelled WAVs and manifest.csv to {args.out}")
+
+
+def cmd_all(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    data = BUILD / "data"
+    cmd_generate(argparse.Namespace(out=data, per_class=args.per_class, seed=args.seed))
+    checkpoint = BUILD / "checkpoint.pt"
+    cmd_train(argparse.Namespace(data=data, epochs=args.epochs, seed=args.seed, checkpoint=checkpoint))
+    cmd_export(argparse.Namespace(checkpoint=checkpoint, out=BUILD))
+    console.print(f"model build finished in {time.perf_counter() - started:.0f} s")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by --help)."""
+    p = argparse.ArgumentParser(
+        prog="python -m model_build",
+        description="Build the reference ONNX audio classifier. With no command: "
+        "generate -> train -> export into build/.",
+    )
+    p.add_argument("--per-class", type=int, default=200, help="generated clips per class (default 200)")
+    p.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.set_defaults(func=cmd_all)
+    sub = p.add_subparsers(title="commands")
+
+    g = sub.add_parser("generate", help="write the generated dataset as DIR/<label>/*.wav")
+    g.add_argument("--out", type=Path, default=BUILD / "data", help="output folder (default build/data)")
+    g.add_argument("--per-class", type=int, default=200, help="clips per class (default 200)")
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(func=cmd_generate)
+
+    t = sub.add_parser("train", help="train on DATA/<label>/*.wav and write a checkpoint")
+    t.add_argument("--data", type=Path, default=BUILD / "data", help="data folder (default build/data)")
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--checkpoint", type=Path, default=BUILD / "checkpoint.pt",
+                   help="where to write the checkpoint (default build/checkpoint.pt)")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("export", help="export a checkpoint to OUT/model.onnx + OUT/model.json (gated)")
+    e.add_argument("--checkpoint", type=Path, required=True, help="checkpoint written by train")
+    e.add_argument("--out", type=Path, default=BUILD, help="output folder (default build)")
+    e.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("samples", help="write labelled demo WAVs and manifest.csv")
+    s.add_argument("--out", type=Path, default=BUILD / "samples", help="output folder (default build/samples)")
+    s.add_argument("--count", type=int, default=40, help="number of files (default 40)")
+    s.add_argument("--seed", type=int, default=1000)
+    s.set_defaults(func=cmd_samples)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a command; user errors print one line and exit 2."""
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ModelBuildError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
