@@ -1,0 +1,81 @@
+"""Composition root for the Lambda handlers: settings, clients, model, pipeline.
+
+Called once at module scope of each handler, so everything built here is
+reused across invocations of one execution environment.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .core import EndpointClassifier, LocalClassifier
+from .model import OnnxModel
+from .pipeline import Pipeline
+from .settings import ENV_MODEL_S3_URI, ConfigError, Settings
+from .storage import PredictionStore, S3Reader
+
+# Standard retry mode backs off on throttling and 5xx; connect/read timeouts
+# keep a hung call from eating the function's whole timeout.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=30,
+)
+
+logging.getLogger("audio_inference").setLevel(logging.INFO)
+
+
+def client(service: str) -> Any:
+    """A boto3 client with the kit's retry and timeout policy."""
+    return boto3.client(service, config=CLIENT_CONFIG)
+
+
+def _split_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ConfigError(f"{ENV_MODEL_S3_URI}={uri!r} is not an s3://bucket/key URI")
+    bucket, key = uri[5:].split("/", 1)
+    return bucket, key
+
+
+def load_model_from_s3(s3: Any, uri: str) -> OnnxModel:
+    """Download ``model.onnx`` and the ``model.json`` beside it; fail with a clear message."""
+    bucket, key = _split_s3_uri(uri)
+    meta_key = key.rsplit("/", 1)[0] + "/model.json" if "/" in key else "model.json"
+    try:
+        onnx_bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        metadata = json.loads(s3.get_object(Bucket=bucket, Key=meta_key)["Body"].read())
+    except Exception as exc:
+        raise ConfigError(
+            f"cannot read the model from {ENV_MODEL_S3_URI}={uri} (and s3://{bucket}/{meta_key}): "
+            f"{exc}. Upload model.onnx and model.json there or fix {ENV_MODEL_S3_URI}."
+        ) from None
+    try:
+        return OnnxModel(onnx_bytes, metadata)
+    except Exception as exc:
+        raise ConfigError(f"the model at {ENV_MODEL_S3_URI}={uri} cannot be loaded: {exc}") from None
+
+
+def build_pipeline(settings: Settings | None = None) -> Pipeline:
+    """Build the pipeline for the configured predictor (model in-process or endpoint)."""
+    settings = settings or Settings.from_env()
+    s3 = client("s3")
+    reader = S3Reader(s3, settings.max_object_bytes, settings.max_audio_seconds)
+    store = PredictionStore(client("dynamodb"), settings.predictions_table)
+    if settings.endpoint_name and not settings.model_s3_uri:
+        classifier: Any = EndpointClassifier(client("sagemaker-runtime"), settings.endpoint_name)
+        return Pipeline(settings.predictor, reader, store, classifier)
+    assert settings.model_s3_uri  # Settings.from_env guarantees it for in-process predictors
+    model = load_model_from_s3(s3, settings.model_s3_uri)
+    return Pipeline(settings.predictor, reader, store, LocalClassifier(model), model.sha256)
+
+
+def reconnect(pipeline: Pipeline) -> None:
+    """Give the pipeline fresh AWS clients (after a SnapStart restore, no copy shares a socket)."""
+    s3 = client("s3")
+    pipeline.reader.s3 = s3
+    pipeline.store.client = client("dynamodb")
