@@ -25,6 +25,17 @@ class S3Object:
         return f"s3://{self.bucket}/{self.key}"
 
 
+def _order_token(sequencer: str | None, event_time: str) -> str:
+    """A string that orders uploads of one key, for the idempotent write.
+
+    S3 sequencers are hex of varying length, so they are zero-padded to compare
+    as strings. Emulators that omit the sequencer fall back to the event time.
+    """
+    if sequencer:
+        return str(sequencer).rjust(32, "0")
+    return f"t{event_time}"
+
+
 def s3_objects(event: dict[str, Any]) -> list[S3Object]:
     """Return the created objects in an S3 event, in order.
 
@@ -51,9 +62,7 @@ def s3_objects(event: dict[str, Any]) -> list[S3Object]:
                 key=unquote_plus(obj["key"]),
                 size=obj.get("size"),
                 version_id=obj.get("versionId") or None,
-                # Sequencers order events for one key; they are hex of varying
-                # length, so pad them to compare as strings in DynamoDB.
-                sequencer=str(obj.get("sequencer", "")).rjust(32, "0"),
+                sequencer=_order_token(obj.get("sequencer"), record.get("eventTime", "")),
                 event_time=record.get("eventTime", ""),
             )
         )

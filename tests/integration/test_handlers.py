@@ -1,0 +1,156 @@
+"""Each handler module end to end against moto S3 + DynamoDB with S3's own event bodies."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from audio_inference.settings import SNAPSTART, STANDARD, ConfigError
+
+from bench.emulator import apply_env, handler_env, restore_env
+from tests.helpers import Context, all_items, get_item, load_handler, tone, upload, wav_bytes
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def standard(aws):
+    server, stack = aws
+    previous = apply_env(handler_env(server, stack, STANDARD))
+    module = load_handler("standard_handler")
+    yield server, stack, module
+    restore_env(previous)
+
+
+def test_one_upload_gives_one_ok_item(standard):
+    server, stack, module = standard
+    event = upload(server, stack, STANDARD, "a tone (1).wav", wav_bytes(tone(1.0, 22_050), 22_050))
+    summary = module.handler(event, Context("req-42"))
+    item = get_item(server, stack, "incoming/standard/a tone (1).wav", STANDARD)
+    assert item["status"] == "ok" and item["label"] in {"tone", "chirp", "noise", "pulses"}
+    assert sum(float(v) for v in item["scores"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert item["request_id"] == "req-42" and item["cold_start"] is True
+    assert item["model_sha256"] == module.PIPELINE.classifier.model.sha256
+    assert set(item["timings_ms"]) >= {"download", "decode", "inference", "handler"}
+    assert item["event_time"] == event["Records"][0]["eventTime"]
+    assert item["completed_at"].endswith("Z")
+    assert summary["results"][0]["timings_ms"]["store"] > 0
+    module.handler(upload(server, stack, STANDARD, "b.wav", wav_bytes(tone())), Context("req-43"))
+    assert get_item(server, stack, "incoming/standard/b.wav", STANDARD)["cold_start"] is False
+
+
+BAD_INPUTS = {
+    "not-audio.wav": (b"<html>not audio</html>" * 50, "not a readable WAV"),
+    "empty.wav": (b"", "empty"),
+    "truncated.wav": (wav_bytes(tone(2.0))[:30_000], "truncated"),
+    "silence.wav": (wav_bytes(np.zeros(16_000, dtype=np.float32)), "silent"),
+    "too-long.wav": (wav_bytes(tone(40.0, 8000), 8000), "MAX_AUDIO_SECONDS"),
+}
+
+
+def test_bad_input_matrix_gives_error_items_and_loses_nothing(standard):
+    server, stack, module = standard
+    events = [upload(server, stack, STANDARD, name, data) for name, (data, _) in BAD_INPUTS.items()]
+    events.append(upload(server, stack, STANDARD, "good.wav", wav_bytes(tone())))
+    # Every record in one event: one bad record never drops the others.
+    merged = {"Records": [r for e in events for r in e["Records"]]}
+    module.handler(merged, Context())
+    items = {i["key"].rsplit("/", 1)[1]: i for i in all_items(server, stack)}
+    assert len(items) == len(BAD_INPUTS) + 1
+    for name, (_, message) in BAD_INPUTS.items():
+        assert items[name]["status"] == "error", name
+        assert message in items[name]["error"] and name in items[name]["error"]
+    assert items["good.wav"]["status"] == "ok"
+
+
+def test_oversize_object_is_refused_before_download(aws, monkeypatch):
+    server, stack = aws
+    env = handler_env(server, stack, STANDARD) | {"MAX_OBJECT_BYTES": "20000"}
+    previous = apply_env(env)
+    try:
+        module = load_handler("standard_handler")
+        event = upload(server, stack, STANDARD, "big.wav", wav_bytes(tone(2.0)))
+        module.handler(event, Context())
+    finally:
+        restore_env(previous)
+    item = get_item(server, stack, "incoming/standard/big.wav", STANDARD)
+    assert item["status"] == "error" and "MAX_OBJECT_BYTES" in item["error"]
+    assert item["timings_ms"]["download"] < 1000
+
+
+def test_object_deleted_before_processing(standard):
+    server, stack, module = standard
+    event = upload(server, stack, STANDARD, "gone.wav", wav_bytes(tone()))
+    server.client("s3").delete_object(Bucket=stack.bucket, Key="incoming/standard/gone.wav")
+    module.handler(event, Context())
+    item = get_item(server, stack, "incoming/standard/gone.wav", STANDARD)
+    assert item["status"] == "error" and "deleted before" in item["error"]
+
+
+def test_redelivery_neither_duplicates_nor_overwrites(standard):
+    server, stack, module = standard
+    event = upload(server, stack, STANDARD, "once.wav", wav_bytes(tone()))
+    module.handler(event, Context("first"))
+    first = get_item(server, stack, "incoming/standard/once.wav", STANDARD)
+    summary = module.handler(event, Context("second"))
+    assert summary["results"][0]["status"] == "duplicate"
+    assert len(all_items(server, stack)) == 1
+    assert get_item(server, stack, "incoming/standard/once.wav", STANDARD) == first
+    # A new upload of the same key (newer sequencer) replaces the result.
+    newer = upload(server, stack, STANDARD, "once.wav", wav_bytes(tone(freq=2000.0)))
+    module.handler(newer, Context("third"))
+    assert get_item(server, stack, "incoming/standard/once.wav", STANDARD)["request_id"] == "third"
+
+
+def test_s3_test_event_is_ignored(standard):
+    server, stack, module = standard
+    summary = module.handler({"Service": "Amazon S3", "Event": "s3:TestEvent"}, Context())
+    assert summary["results"] == [] and all_items(server, stack) == []
+
+
+def test_persistent_aws_failure_fails_the_invocation_after_other_records(standard):
+    server, stack, module = standard
+    good = upload(server, stack, STANDARD, "good.wav", wav_bytes(tone()))
+    bad = json.loads(json.dumps(good))
+    bad["Records"][0]["s3"]["bucket"]["name"] = "no-such-bucket"
+    from audio_inference.pipeline import RecordsFailed
+
+    with pytest.raises(RecordsFailed, match="no-such-bucket"):
+        module.handler({"Records": bad["Records"] + good["Records"]}, Context())
+    assert get_item(server, stack, "incoming/standard/good.wav", STANDARD)["status"] == "ok"
+
+
+def test_missing_model_fails_init_naming_variable_and_uri(aws):
+    server, stack = aws
+    env = handler_env(server, stack, STANDARD) | {"MODEL_S3_URI": f"s3://{stack.bucket}/nope/model.onnx"}
+    previous = apply_env(env)
+    try:
+        with pytest.raises(ConfigError, match=r"MODEL_S3_URI=s3://audio-uploads/nope/model.onnx"):
+            load_handler("standard_handler")
+    finally:
+        restore_env(previous)
+
+
+def test_snapstart_hooks_prime_and_refresh(aws):
+    from awslambdaric import lambda_runtime_hooks_runner
+
+    server, stack = aws
+    previous = apply_env(handler_env(server, stack, SNAPSTART))
+    try:
+        module = load_handler("snapstart_handler")
+        pipeline = module.PIPELINE
+        lambda_runtime_hooks_runner.run_before_snapshot()
+        module.handler(upload(server, stack, SNAPSTART, "a.wav", wav_bytes(tone())), Context())
+        assert pipeline.cold is False
+        identity, s3 = pipeline.environment_id, pipeline.reader.s3
+        lambda_runtime_hooks_runner.run_after_restore()
+        assert pipeline.cold is True and pipeline.environment_id != identity
+        assert pipeline.reader.s3 is not s3
+        module.handler(upload(server, stack, SNAPSTART, "b.wav", wav_bytes(tone())), Context())
+    finally:
+        restore_env(previous)
+    a = get_item(server, stack, "incoming/snapstart/a.wav", SNAPSTART)
+    b = get_item(server, stack, "incoming/snapstart/b.wav", SNAPSTART)
+    assert a["status"] == b["status"] == "ok" and a["cold_start"] and b["cold_start"]
+    assert a["environment_id"] != b["environment_id"]

@@ -1,0 +1,110 @@
+"""The SageMaker serving app as a real process over real HTTP, and the proxy handler using it."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from audio_inference.settings import SAGEMAKER
+
+from bench.emulator import apply_env, handler_env, restore_env
+from bench.processes import ServingProcess
+from tests.helpers import Context, get_item, load_handler, tone, upload, wav_bytes
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def server(model_dir):
+    process = ServingProcess(model_dir, workers=2)
+    yield process
+    process.stop()
+    assert process.proc.poll() is not None
+
+
+def post(url: str, body: bytes, content_type: str = "audio/wav") -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def test_ping(server):
+    with urllib.request.urlopen(f"{server.url}/ping") as response:
+        assert response.status == 200
+
+
+def test_invocations_classify_wav(server, tiny_build):
+    status, body = post(f"{server.url}/invocations", wav_bytes(tone(1.0, 44_100, channels=2), 44_100))
+    assert status == 200
+    assert body["label"] in tiny_build["labels"]
+    assert body["model_sha256"] == tiny_build["metadata"]["sha256"]
+    assert sum(body["scores"].values()) == pytest.approx(1.0, abs=1e-4)
+    status, _ = post(f"{server.url}/invocations", wav_bytes(tone()), "application/octet-stream")
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b"not audio" * 100, "audio/wav", 400, "not a readable WAV"),
+        (wav_bytes(np.zeros(16000, dtype=np.float32)), "audio/wav", 400, "silent"),
+        (b"\0" * (6 * 1024 * 1024 + 1), "audio/wav", 413, "6 MB"),
+        (b"{}", "application/json", 415, "not supported"),
+    ],
+    ids=["undecodable", "silence", "too-large", "wrong-type"],
+)
+def test_client_errors(server, body, content_type, status, message):
+    got, answer = post(f"{server.url}/invocations", body, content_type)
+    assert got == status and message in answer["error"]
+
+
+def test_serve_refuses_a_missing_model_dir(tmp_path):
+    import subprocess
+    import sys
+
+    from bench.processes import ROOT
+
+    result = subprocess.run([sys.executable, "-m", "sagemaker.serve", "--model-dir", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "model.onnx is missing" in result.stderr
+
+
+def test_proxy_handler_reaches_the_server_through_boto3(aws, server, tiny_build):
+    moto, stack = aws
+    env = handler_env(moto, stack, SAGEMAKER, endpoint_name="audio-endpoint")
+    env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = server.url
+    previous = apply_env(env)
+    try:
+        module = load_handler("sagemaker_proxy_handler")
+        good = upload(moto, stack, SAGEMAKER, "good.wav", wav_bytes(tone(0.8, 8000), 8000))
+        bad = upload(moto, stack, SAGEMAKER, "bad.wav", b"RIFF....WAVEjunk" * 20)
+        module.handler({"Records": good["Records"] + bad["Records"]}, Context("proxy-1"))
+    finally:
+        restore_env(previous)
+    ok = get_item(moto, stack, "incoming/sagemaker/good.wav", SAGEMAKER)
+    assert ok["status"] == "ok" and ok["model_sha256"] == tiny_build["metadata"]["sha256"]
+    assert ok["predictor"] == SAGEMAKER and "endpoint_inference" in ok["timings_ms"]
+    err = get_item(moto, stack, "incoming/sagemaker/bad.wav", SAGEMAKER)
+    assert err["status"] == "error" and "not a readable WAV" in err["error"]
+
+
+def test_proxy_never_imports_onnxruntime(aws, server):
+    import subprocess
+    import sys
+
+    from bench.processes import ROOT
+
+    moto, stack = aws
+    env = handler_env(moto, stack, SAGEMAKER) | {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url}
+    code = "import sagemaker_proxy_handler, sys; print('onnxruntime' in sys.modules)"
+    import os
+
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions",
+                            env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
