@@ -121,3 +121,34 @@ def build_package(architecture: str = "x86_64", cache_dir: Path = CACHE_DIR) -> 
         )
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     return LambdaPackage(zip_path, digest, zip_path.stat().st_size, unzipped, architecture)
+
+
+def build_model_archive(model_dir: Path, cache_dir: Path = CACHE_DIR.parent / "sagemaker") -> tuple[Path, str]:
+    """Deterministic ``model.tar.gz`` (model.onnx + model.json at its root) for SageMaker.
+
+    SageMaker unpacks it into /opt/ml/model. Returns (path, sha256).
+    """
+    import gzip
+    import io
+    import tarfile
+
+    files = [model_dir / "model.onnx", model_dir / "model.json"]
+    for path in files:
+        if not path.is_file():
+            raise PackagingError(f"{path} is missing: run `make model` first")
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in files:
+            info = tarfile.TarInfo(path.name)
+            info.size = path.stat().st_size
+            info.mode = 0o644
+            info.mtime = 0
+            with path.open("rb") as f:
+                tar.addfile(info, f)
+    packed = gzip.compress(raw.getvalue(), mtime=0)
+    digest = hashlib.sha256(packed).hexdigest()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    out = cache_dir / f"model-{digest[:16]}.tar.gz"
+    if not out.exists():
+        out.write_bytes(packed)
+    return out, digest

@@ -1,0 +1,124 @@
+"""The stack: shared storage plus the compute variants chosen in stack config.
+
+Deploys a private upload bucket, the predictions table, the model and the
+function archive, a failure queue, and for each variant in ``variants``:
+
+- ``standard``  an InferenceLambda triggered by uploads under incoming/standard/
+- ``snapstart`` a SnapStartLambda (alias ``live``) for incoming/snapstart/
+- ``sagemaker`` a SageMakerEndpoint with its 128 MB proxy for incoming/sagemaker/
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from components import (
+    settings,
+    InferenceLambda,
+    InferenceLambdaArgs,
+    SageMakerEndpoint,
+    SageMakerEndpointArgs,
+    SnapStartLambda,
+    Storage,
+    StorageArgs,
+)
+from components._packaging import build_package
+from components.config import from_pulumi
+
+SAGEMAKER, SNAPSTART, STANDARD = settings.SAGEMAKER, settings.SNAPSTART, settings.STANDARD
+
+config = from_pulumi(pulumi.Config())
+package = build_package(config.architecture)
+identity = aws.get_caller_identity_output()
+region = aws.get_region_output()
+
+storage = Storage(
+    "storage",
+    StorageArgs(model_dir=config.model_dir, package=package,
+                force_destroy=config.force_destroy_bucket, tags=config.tags),
+)
+
+
+def function_args(predictor: str, memory_size_mb: int) -> InferenceLambdaArgs:
+    """Inputs every variant's function shares."""
+    return InferenceLambdaArgs(
+        predictor=predictor,
+        code_bucket=storage.bucket_name,
+        code_key=storage.code_key,
+        code_sha256=package.sha256,
+        bucket_name=storage.bucket_name,
+        bucket_arn=storage.bucket_arn,
+        table_name=storage.table_name,
+        table_arn=storage.table_arn,
+        failure_queue_arn=storage.failure_queue_arn,
+        account_id=identity.account_id,
+        model_s3_uri=None if predictor == SAGEMAKER else storage.model_s3_uri,
+        model_object_arns=[] if predictor == SAGEMAKER else storage.model_object_arns,
+        memory_size_mb=memory_size_mb,
+        architecture=config.architecture,
+        timeout_seconds=config.timeout_seconds,
+        ephemeral_storage_mb=512 if predictor == SAGEMAKER else config.ephemeral_storage_mb,
+        max_object_bytes=config.max_object_mb * 1024 * 1024,
+        max_audio_seconds=config.max_audio_seconds,
+        log_retention_days=config.log_retention_days,
+        tags=config.tags,
+    )
+
+
+functions: dict[str, InferenceLambda] = {}
+endpoint = None
+if STANDARD in config.variants:
+    functions[STANDARD] = InferenceLambda("standard", function_args(STANDARD, config.lambda_memory_mb))
+if SNAPSTART in config.variants:
+    functions[SNAPSTART] = SnapStartLambda("snapstart", function_args(SNAPSTART, config.lambda_memory_mb))
+if SAGEMAKER in config.variants:
+    endpoint = SageMakerEndpoint(
+        "sagemaker",
+        SageMakerEndpointArgs(
+            model_dir=config.model_dir,
+            artifact_bucket=storage.bucket_name,
+            artifact_bucket_arn=storage.bucket_arn,
+            region=region.region,
+            account_id=identity.account_id,
+            proxy=function_args(SAGEMAKER, config.proxy_memory_mb),
+            instance_type=config.sagemaker_instance_type,
+            instance_count=config.sagemaker_instance_count,
+            serverless_memory_mb=config.sagemaker_serverless_memory_mb,
+            serverless_max_concurrency=config.sagemaker_serverless_max_concurrency,
+            force_delete_repository=config.force_destroy_bucket,
+            tags=config.tags,
+        ),
+    )
+    functions[SAGEMAKER] = endpoint.proxy
+
+# One notification per variant prefix; S3 validates each target when the
+# configuration is written, so it must wait for every invoke permission.
+aws.s3.BucketNotification(
+    "uploads",
+    bucket=storage.bucket_name,
+    lambda_functions=[
+        {"lambda_function_arn": fn.target_arn, "events": ["s3:ObjectCreated:*"],
+         "filter_prefix": fn.upload_prefix, "filter_suffix": settings.UPLOAD_SUFFIX}
+        for fn in functions.values()
+    ],
+    opts=pulumi.ResourceOptions(depends_on=[fn.invoke_permission for fn in functions.values()]),
+)
+
+pulumi.export("region", region.region)
+pulumi.export("bucket_name", storage.bucket_name)
+pulumi.export("table_name", storage.table_name)
+pulumi.export("failure_queue_url", storage.failure_queue_url)
+pulumi.export("model_s3_uri", storage.model_s3_uri)
+pulumi.export("model_sha256", storage.model_sha256)
+pulumi.export("variants", list(functions))
+pulumi.export("architecture", config.architecture)
+pulumi.export("lambda_memory_mb", config.lambda_memory_mb)
+pulumi.export("upload_prefixes", {v: fn.upload_prefix for v, fn in functions.items()})
+pulumi.export("function_names", {v: fn.function_name for v, fn in functions.items()})
+pulumi.export("log_group_names", {v: fn.log_group_name for v, fn in functions.items()})
+if SNAPSTART in functions:
+    pulumi.export("snapstart_alias_arn", functions[SNAPSTART].target_arn)
+    pulumi.export("snapstart_alias_name", SnapStartLambda.alias_name)
+if endpoint is not None:
+    pulumi.export("endpoint_name", endpoint.endpoint_name)
+    pulumi.export("sagemaker_instance_type",
+                  "serverless" if config.sagemaker_serverless_memory_mb else config.sagemaker_instance_type)
