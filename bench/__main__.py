@@ -18,7 +18,28 @@ def _runtime(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=lambda a: __import__("bench.runtime_bench", fromlist=["x"]).main(a))
 
 
-COMMANDS = [_runtime]
+def _local(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("local", help="the whole pipeline on an embedded AWS emulator (make demo)",
+                       description="Upload labelled WAVs to an emulated S3 and run every variant's real "
+                       "handler in local Lambda environments; print latency per variant and write "
+                       "results/local.json, PNG plots and the report.")
+    p.add_argument("--requests", type=int, default=40, help="uploads per variant (default 40)")
+    p.add_argument("--rpm", type=float, default=0.0, help="pace uploads at this rate; 0 = as fast as possible")
+    p.add_argument("--concurrency", type=int, default=1, help="uploads in flight per variant (default 1)")
+    p.add_argument("--cold-starts", type=int, default=3,
+                   help="idle gaps force this many cold starts per Lambda variant (default 3)")
+    p.add_argument("--idle-timeout", type=float, default=2.0,
+                   help="seconds before an idle environment is retired (default 2)")
+    p.add_argument("--variants", default="standard,snapstart,sagemaker", help="comma-separated subset")
+    p.add_argument("--seed", type=int, default=7, help="sample order seed (default 7)")
+    p.add_argument("--model-dir", default="build", help="folder with model.onnx + model.json (default build)")
+    p.add_argument("--samples", default="build/samples", help="labelled WAVs with manifest.csv")
+    p.add_argument("--out", default="results", help="output folder (default results)")
+    p.add_argument("--no-report", dest="report", action="store_false", help="skip the Markdown/HTML report")
+    p.set_defaults(run=lambda a: __import__("bench.local", fromlist=["x"]).main(a))
+
+
+COMMANDS = [_local, _runtime]
 
 
 def parser() -> argparse.ArgumentParser:

@@ -32,10 +32,12 @@ def write_samples(out: Path, count: int, seed: int = 1000) -> list[dict]:
     for i in range(count):
         label = LABELS[i % len(LABELS)]
         clip = make_clip(label, rng)
-        subtype, channels = FORMATS[i % len(FORMATS)]
+        # formats rotate per round of labels, so every label comes in every format
+        subtype, channels = FORMATS[(i // len(LABELS)) % len(FORMATS)]
         samples = clip.samples
-        if channels == 2:  # a slightly different right channel, as real stereo has
-            samples = np.stack([samples, 0.8 * np.roll(samples, 7)], axis=1)
+        if channels == 2:  # panned a little, with its own faint noise, as real stereo has
+            right = 0.8 * samples + rng.normal(0, 1e-3, len(samples)).astype(np.float32)
+            samples = np.stack([samples, right], axis=1)
         name = f"{i:03d}-{label}-{clip.sample_rate}hz-{channels}ch-{subtype.lower()}.wav"
         soundfile.write(out / name, samples, clip.sample_rate, subtype=subtype)
         rows.append(
