@@ -39,7 +39,48 @@ def _local(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=lambda a: __import__("bench.local", fromlist=["x"]).main(a))
 
 
-COMMANDS = [_local, _runtime]
+def _cost(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("cost", help="monthly cost per variant, crossovers and sensitivity",
+                       description=__import__("bench.cost", fromlist=["x"]).__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_argument_group("inputs (one of: --results, --price, or the primitives below)")
+    src.add_argument("--results", help="a results JSON from `bench local` or `bench aws`")
+    src.add_argument("--price", action="append", metavar="NAME=PER_1M:FIXED",
+                     help="a variant by its price per 1M requests and fixed monthly cost (repeatable)")
+    src.add_argument("--memory-mb", type=int, default=4096, help="Lambda memory (default 4096)")
+    src.add_argument("--billed-ms", type=float, default=200.0, help="billed ms per invocation (default 200)")
+    src.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
+    src.add_argument("--cold-fraction", type=float, default=None,
+                     help="share of invocations that are cold starts (overrides the results file)")
+    src.add_argument("--init-ms", type=float, default=0.0, help="billed INIT per on-demand cold start")
+    src.add_argument("--restore-ms", type=float, default=0.0, help="billed restore per SnapStart restore")
+    src.add_argument("--proxy-memory-mb", type=int, default=128)
+    src.add_argument("--proxy-billed-ms", type=float, default=100.0)
+    src.add_argument("--instance-type", default="ml.t2.medium")
+    src.add_argument("--instance-count", type=int, default=1)
+    p.add_argument("--rpm", default="10,50,72,200,1000", help="traffic levels (requests per minute)")
+    p.add_argument("--hours-per-month", type=float, default=None, help="default 730")
+    p.add_argument("--prices", help="JSON file overriding entries of bench/pricing.json")
+    p.add_argument("--json", help="write the figures as JSON here")
+    p.add_argument("--plot", help="write the cost plot (PNG) here")
+    p.add_argument("--log", action="store_true", help="log scales on the plot")
+    p.set_defaults(run=lambda a: __import__("bench.cost", fromlist=["x"]).main(a))
+
+
+def _report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write the Markdown + HTML decision report for a results file",
+                       description="Write report.md and report.html (self-contained) with the run's "
+                       "configuration, latency, cost, plots and a plain-language verdict.")
+    p.add_argument("results", help="results JSON (results/local.json or from bench aws)")
+    p.add_argument("--out", default=None, help="output folder (default: beside the results file)")
+    p.add_argument("--prices", help="JSON file overriding entries of bench/pricing.json")
+    p.add_argument("--cold-fraction", type=float, default=None,
+                   help="assume this share of cold starts instead of the measured one")
+    p.add_argument("--rpm", default="10,50,72,200,1000", help="traffic levels for the cost table")
+    p.set_defaults(run=lambda a: __import__("bench.report", fromlist=["x"]).main(a))
+
+
+COMMANDS = [_local, _cost, _report, _runtime]
 
 
 def parser() -> argparse.ArgumentParser:
