@@ -396,7 +396,11 @@ def run(cfg: LocalConfig, console: Console | None = None, quiet: bool = False) -
     def on_term(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, on_term) if threading.current_thread() is threading.main_thread() else None
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, on_term)
+        # A shell starts background jobs with SIGINT ignored; Ctrl-C must still clean up.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, disable=quiet) as progress:

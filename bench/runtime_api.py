@@ -149,7 +149,23 @@ class RuntimeAPI:
         self.thread.start()
 
     def close(self) -> None:
-        """Release a blocked /next and the port."""
+        """Fail whatever is in flight, release a blocked /next and the port."""
+        stranded = list(self.current.values())
+        while True:
+            try:
+                item = self.pending.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                stranded.append(item)
+        for item in stranded:
+            item.error = {"errorType": "EnvironmentStopped", "errorMessage": "the environment was stopped"}
+            item.finished = time.perf_counter()
+            item.done.set()
+        if not self.first_next.is_set():  # a start in progress fails now, not at its timeout
+            self.init_error = "the environment was stopped during init"
+            self.failed.set()
+            self.first_next.set()
         self.pending.put(None)
         self.server.shutdown()
         self.server.server_close()

@@ -1,0 +1,131 @@
+"""``bench local`` end to end: real moto, awslambdaric processes, forked SnapStart copies, serving app."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+from rich.console import Console
+
+from bench import results
+from bench.local import LocalConfig, run
+from bench.processes import ROOT
+from bench.report import SECTIONS, write_report
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    from model_build.samples import write_samples
+
+    folder = tmp_path_factory.mktemp("samples")
+    write_samples(folder, 8)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def local_run(model_dir, samples, tmp_path_factory):
+    cfg = LocalConfig(requests=6, cold_starts=2, idle_timeout_s=1.0, model_dir=model_dir, samples_dir=samples,
+                      out_dir=tmp_path_factory.mktemp("results"),
+                      memory_mb={"standard": 4096, "snapstart": 4096, "sagemaker": 128})
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    doc = run(cfg, Console(quiet=True), quiet=True)
+    time.sleep(0.5)
+    leftover = [p for p in psutil.Process().children(recursive=True) if p.pid not in before]
+    return cfg, doc, leftover
+
+
+def test_results_follow_the_schema(local_run):
+    _, doc, _ = local_run
+    results.validate(doc)
+    assert doc["target"] == "local" and set(doc["summary"]) == {"standard", "snapstart", "sagemaker"}
+    assert len(doc["invocations"]) == 18
+    assert doc["endpoint"]["startup_ms"] > 0 and doc["config"]["snapshot_init_ms"] > 0
+
+
+def test_every_upload_has_exactly_one_item(local_run):
+    _, doc, _ = local_run
+    assert doc["checks"] == {**doc["checks"], "lost": 0, "duplicated": 0}
+    assert all(r["status"] == "ok" for r in doc["invocations"]), [r["error"] for r in doc["invocations"]]
+    assert all(r["request_id"] and r["e2e_ms"] > 0 for r in doc["invocations"])
+
+
+def test_cold_starts_happen_exactly_where_the_schedule_forces_them(local_run):
+    cfg, doc, _ = local_run
+    forced = {0} | cfg.gap_indices()
+    assert forced == {0, 3}
+    for variant in ("standard", "snapstart", "sagemaker"):
+        cold = {r["index"] for r in doc["invocations"] if r["variant"] == variant and r["cold"]}
+        assert cold == forced, variant
+    for r in doc["invocations"]:
+        if r["variant"] == "snapstart":
+            assert (r["restore_ms"] is not None) == r["cold"] and r["init_ms"] is None
+            assert r["billed_restore_ms"] == (int(-(-r["restore_ms"] // 1)) if r["cold"] else 0)
+        else:
+            assert (r["init_ms"] is not None) == r["cold"] and r["restore_ms"] is None
+        assert r["billed_ms"] >= r["duration_ms"] and r["billed_ms"] - r["duration_ms"] < 1
+
+
+def test_snapstart_restore_is_faster_than_standard_init(local_run):
+    _, doc, _ = local_run
+    init = [r["init_ms"] for r in doc["invocations"] if r["variant"] == "standard" and r["cold"]]
+    restore = [r["restore_ms"] for r in doc["invocations"] if r["variant"] == "snapstart" and r["cold"]]
+    assert max(restore) < min(init)
+
+
+def test_run_leaves_no_process_behind(local_run):
+    _, _, leftover = local_run
+    assert leftover == []
+
+
+def test_report_renders_every_section(local_run, tmp_path):
+    _, doc, _ = local_run
+    md, html = write_report(doc, tmp_path)
+    text = md.read_text()
+    for section in SECTIONS:
+        assert f"## {section}" in text, section
+    for image in ("latency_timeline.png", "latency_boxplot.png", "cost.png", "cost_log.png"):
+        assert (tmp_path / image).stat().st_size > 5_000 and f"]({image})" in text
+    page = html.read_text()
+    assert page.count("data:image/png;base64,") == 4 and "<table>" in page
+    assert "use **" in text  # the verdict names a choice
+
+
+def test_ctrl_c_stops_everything(model_dir, samples, tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench", "local", "--requests", "30", "--model-dir", str(model_dir),
+         "--samples", str(samples), "--out", str(tmp_path), "--no-report"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    sid = os.getsid(proc.pid)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(psutil.Process(proc.pid).children(recursive=True)) < 3:
+        time.sleep(0.2)
+    ports = {c.laddr.port for c in psutil.Process(proc.pid).net_connections() if c.status == "LISTEN"}
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out[-2000:]
+    time.sleep(0.5)
+    stragglers = [p for p in psutil.process_iter() if _sid(p) == sid]
+    assert stragglers == []
+    listening = {c.laddr.port for c in psutil.net_connections() if c.status == "LISTEN"}
+    assert ports and not (ports & listening)
+
+
+def _sid(p: psutil.Process) -> int | None:
+    try:
+        return os.getsid(p.pid)
+    except (ProcessLookupError, PermissionError):
+        return None
+
+
+def test_bad_arguments_are_refused():
+    result = subprocess.run([sys.executable, "-m", "bench", "local", "--variants", "gpu"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "unknown variant" in result.stdout
