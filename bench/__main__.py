@@ -80,7 +80,43 @@ def _report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=lambda a: __import__("bench.report", fromlist=["x"]).main(a))
 
 
-COMMANDS = [_local, _cost, _report, _runtime]
+def _aws_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stack", help="Pulumi stack name (runs `pulumi stack output --json`)")
+    p.add_argument("--outputs", help="file with the JSON `pulumi stack output --json` prints")
+    p.add_argument("--variants", default="", help="comma-separated subset (default: all deployed)")
+    p.add_argument("--requests", type=int, default=30, help="uploads per variant (default 30)")
+    p.add_argument("--rpm", type=float, default=0.0, help="pace uploads; 0 = as fast as --concurrency allows")
+    p.add_argument("--concurrency", type=int, default=1, help="uploads sent together (default 1)")
+    p.add_argument("--cold-strategy", choices=["none", "burst", "reconfigure"], default="reconfigure",
+                   help="force cold starts: reconfigure (new config / SnapStart version), burst, or none")
+    p.add_argument("--cold-starts", type=int, default=3, help="forced cold starts per variant (default 3)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--samples", default="build/samples", help="labelled WAVs with manifest.csv")
+    p.add_argument("--wait-timeout", type=float, default=180.0, help="seconds to wait for items")
+    p.add_argument("--logs-timeout", type=float, default=120.0, help="seconds to wait for late REPORT lines")
+    p.add_argument("--out", default="results", help="output folder (default results)")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def _aws(sub: argparse._SubParsersAction) -> None:
+    doc = __import__("bench.aws", fromlist=["x"]).__doc__
+    p = sub.add_parser("aws", help="benchmark a deployed stack (uploads real audio)", description=doc,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _aws_options(p)
+    p.set_defaults(run=lambda a: __import__("bench.aws", fromlist=["x"]).main(a))
+
+
+def _tune(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="sweep Lambda memory on a deployed stack: cost and speed per size",
+                       description="Set each memory size on the standard and SnapStart functions, run the "
+                       "same workload, report median/p90/cold-start duration and cost per 1M per size, "
+                       "and restore the original size afterwards (also after a failure or Ctrl-C).")
+    _aws_options(p)
+    p.add_argument("--memory", default="512,1024,1769,3008,4096", help="sizes in MB (default 512,...,4096)")
+    p.set_defaults(run=lambda a: __import__("bench.aws", fromlist=["x"]).tune_main(a))
+
+
+COMMANDS = [_local, _cost, _report, _aws, _tune, _runtime]
 
 
 def parser() -> argparse.ArgumentParser:

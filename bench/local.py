@@ -205,7 +205,9 @@ class Run:
     def start(self) -> None:
         """Emulator, stack, serving app, snapshot and one function emulator per variant."""
         self.server = MotoServer()
-        self.stack = create_stack(self.server, self.cfg.model_dir, self.cfg.variants)
+        # Names unique per run: moto's state is per process, and runs must not collide.
+        self.stack = create_stack(self.server, self.cfg.model_dir, self.cfg.variants,
+                                  bucket=f"audio-uploads-{self.run_id}", table=f"predictions-{self.run_id}")
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMBDA_"))}
         for variant in self.cfg.variants:
             env = {**base, **handler_env(self.server, self.stack, variant),

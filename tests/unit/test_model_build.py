@@ -121,9 +121,9 @@ def test_cli_errors_are_one_line_not_a_traceback(tmp_path):
 def test_samples_carry_labels_and_formats(tmp_path):
     from model_build.samples import label_of, read_manifest, write_samples
 
-    rows = write_samples(tmp_path, 8)
+    rows = write_samples(tmp_path, 16)
     manifest = read_manifest(tmp_path)
-    assert len(manifest) == 8
+    assert len(manifest) == 16
     seen = set()
     for row in rows:
         info = soundfile.info(tmp_path / row["file"])
