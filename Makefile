@@ -33,14 +33,15 @@ samples: build/samples/manifest.csv  ## labelled demo WAVs
 demo: model samples  ## the whole proof of concept on an embedded AWS emulator
 	$(PY) -m bench local
 
-test: $(VENV)/.installed  ## every test (unit, Pulumi mocks, moto, real processes)
+test: $(VENV)/.installed lint  ## lint, then every test (unit, Pulumi mocks, moto, real processes)
 	$(PY) -m pytest
 
 bench: model  ## runtime micro-benchmarks -> build/bench.json
 	$(PY) -m bench runtime
 
-lint:  ## ruff and mypy
+lint: $(VENV)/.installed  ## ruff (lint + format) and mypy on components/ and functions/
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
 clean:  ## remove build outputs (keeps .venv)

@@ -12,7 +12,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components import (
-    settings,
     InferenceLambda,
     InferenceLambdaArgs,
     SageMakerEndpoint,
@@ -20,6 +19,7 @@ from components import (
     SnapStartLambda,
     Storage,
     StorageArgs,
+    settings,
 )
 from components._packaging import build_package
 from components.config import from_pulumi
@@ -33,8 +33,12 @@ region = aws.get_region_output()
 
 storage = Storage(
     "storage",
-    StorageArgs(model_dir=config.model_dir, package=package,
-                force_destroy=config.force_destroy_bucket, tags=config.tags),
+    StorageArgs(
+        model_dir=config.model_dir,
+        package=package,
+        force_destroy=config.force_destroy_bucket,
+        tags=config.tags,
+    ),
 )
 
 
@@ -67,9 +71,13 @@ def function_args(predictor: str, memory_size_mb: int) -> InferenceLambdaArgs:
 functions: dict[str, InferenceLambda] = {}
 endpoint = None
 if STANDARD in config.variants:
-    functions[STANDARD] = InferenceLambda("standard", function_args(STANDARD, config.lambda_memory_mb))
+    functions[STANDARD] = InferenceLambda(
+        "standard", function_args(STANDARD, config.lambda_memory_mb)
+    )
 if SNAPSTART in config.variants:
-    functions[SNAPSTART] = SnapStartLambda("snapstart", function_args(SNAPSTART, config.lambda_memory_mb))
+    functions[SNAPSTART] = SnapStartLambda(
+        "snapstart", function_args(SNAPSTART, config.lambda_memory_mb)
+    )
 if SAGEMAKER in config.variants:
     endpoint = SageMakerEndpoint(
         "sagemaker",
@@ -96,8 +104,12 @@ aws.s3.BucketNotification(
     "uploads",
     bucket=storage.bucket_name,
     lambda_functions=[
-        {"lambda_function_arn": fn.target_arn, "events": ["s3:ObjectCreated:*"],
-         "filter_prefix": fn.upload_prefix, "filter_suffix": settings.UPLOAD_SUFFIX}
+        {
+            "lambda_function_arn": fn.target_arn,
+            "events": ["s3:ObjectCreated:*"],
+            "filter_prefix": fn.upload_prefix,
+            "filter_suffix": settings.UPLOAD_SUFFIX,
+        }
         for fn in functions.values()
     ],
     opts=pulumi.ResourceOptions(depends_on=[fn.invoke_permission for fn in functions.values()]),
@@ -120,5 +132,7 @@ if SNAPSTART in functions:
     pulumi.export("snapstart_alias_name", SnapStartLambda.alias_name)
 if endpoint is not None:
     pulumi.export("endpoint_name", endpoint.endpoint_name)
-    pulumi.export("sagemaker_instance_type",
-                  "serverless" if config.sagemaker_serverless_memory_mb else config.sagemaker_instance_type)
+    pulumi.export(
+        "sagemaker_instance_type",
+        "serverless" if config.sagemaker_serverless_memory_mb else config.sagemaker_instance_type,
+    )

@@ -18,7 +18,6 @@ import random
 import re
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +32,15 @@ from audio_inference.settings import SAGEMAKER, SNAPSTART, STANDARD, VARIANTS, t
 from . import results
 from .processes import ROOT
 
-REQUIRED_OUTPUTS = ("region", "bucket_name", "table_name", "variants", "upload_prefixes", "function_names",
-                    "log_group_names")
+REQUIRED_OUTPUTS = (
+    "region",
+    "bucket_name",
+    "table_name",
+    "variants",
+    "upload_prefixes",
+    "function_names",
+    "log_group_names",
+)
 PER_VARIANT_OUTPUTS = {SNAPSTART: ("snapstart_alias_name",), SAGEMAKER: ("endpoint_name",)}
 NONCE_VARIABLE = "KIT_COLD_START_NONCE"
 EXIT_OK, EXIT_CHECKS, EXIT_INPUT, EXIT_DECLINED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -50,6 +56,7 @@ class BenchError(RuntimeError):
 
 # --------------------------------------------------------------------------- stack outputs
 
+
 def load_outputs(stack: str | None, outputs_file: str | None) -> dict:
     """Stack outputs from ``pulumi stack output --json`` or a file holding that JSON."""
     if outputs_file:
@@ -58,15 +65,26 @@ def load_outputs(stack: str | None, outputs_file: str | None) -> dict:
         except (OSError, json.JSONDecodeError) as exc:
             raise BenchError(f"--outputs {outputs_file}: cannot read it as JSON ({exc})") from None
     if not stack:
-        raise BenchError("name the stack with --stack NAME, or pass --outputs FILE "
-                         "(the JSON printed by `pulumi stack output --json`)")
+        raise BenchError(
+            "name the stack with --stack NAME, or pass --outputs FILE "
+            "(the JSON printed by `pulumi stack output --json`)"
+        )
     try:
-        done = subprocess.run(["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     except FileNotFoundError:
-        raise BenchError("the pulumi CLI is not on PATH: install it, or pass --outputs FILE") from None
+        raise BenchError(
+            "the pulumi CLI is not on PATH: install it, or pass --outputs FILE"
+        ) from None
     if done.returncode != 0:
-        raise BenchError(f"`pulumi stack output --stack {stack}` failed: {done.stderr.strip()[-500:]}")
+        raise BenchError(
+            f"`pulumi stack output --stack {stack}` failed: {done.stderr.strip()[-500:]}"
+        )
     return json.loads(done.stdout)
 
 
@@ -74,20 +92,28 @@ def check_outputs(outputs: dict, wanted: list[str] | None = None) -> list[str]:
     """Return the variants to run; refuse when an output the run needs is missing."""
     for key in REQUIRED_OUTPUTS:
         if key not in outputs or outputs[key] in (None, "", [], {}):
-            raise BenchError(f"stack output {key!r} is missing: run `pulumi up` on this stack, or pass the "
-                             "complete `pulumi stack output --json` with --outputs")
+            raise BenchError(
+                f"stack output {key!r} is missing: run `pulumi up` on this stack, or pass the "
+                "complete `pulumi stack output --json` with --outputs"
+            )
     deployed = [v for v in outputs["variants"] if v in VARIANTS]
     variants = wanted or deployed
     for v in variants:
         if v not in deployed:
-            raise BenchError(f"variant {v!r} is not deployed in this stack (it has {', '.join(deployed)}); "
-                             f"add it with `pulumi config set` and `pulumi up`, or drop it from --variants")
+            raise BenchError(
+                f"variant {v!r} is not deployed in this stack (it has {', '.join(deployed)}); "
+                f"add it with `pulumi config set` and `pulumi up`, or drop it from --variants"
+            )
         for key in ("upload_prefixes", "function_names", "log_group_names"):
             if v not in outputs[key]:
-                raise BenchError(f"stack output {key!r} has no entry for {v!r}: run `pulumi up` again")
+                raise BenchError(
+                    f"stack output {key!r} has no entry for {v!r}: run `pulumi up` again"
+                )
         for key in PER_VARIANT_OUTPUTS.get(v, ()):
             if not outputs.get(key):
-                raise BenchError(f"stack output {key!r} is missing, which the {v} variant needs: run `pulumi up`")
+                raise BenchError(
+                    f"stack output {key!r} is missing, which the {v} variant needs: run `pulumi up`"
+                )
     return variants
 
 
@@ -105,13 +131,21 @@ class Clients:
 # --------------------------------------------------------------------------- REPORT lines
 
 _TEXT_FIELDS = {
-    "Duration": "duration_ms", "Billed Duration": "billed_ms", "Memory Size": "memory_mb",
-    "Max Memory Used": "max_memory_mb", "Init Duration": "init_ms", "Restore Duration": "restore_ms",
+    "Duration": "duration_ms",
+    "Billed Duration": "billed_ms",
+    "Memory Size": "memory_mb",
+    "Max Memory Used": "max_memory_mb",
+    "Init Duration": "init_ms",
+    "Restore Duration": "restore_ms",
     "Billed Restore Duration": "billed_restore_ms",
 }
 _JSON_FIELDS = {
-    "durationMs": "duration_ms", "billedDurationMs": "billed_ms", "memorySizeMB": "memory_mb",
-    "maxMemoryUsedMB": "max_memory_mb", "initDurationMs": "init_ms", "restoreDurationMs": "restore_ms",
+    "durationMs": "duration_ms",
+    "billedDurationMs": "billed_ms",
+    "memorySizeMB": "memory_mb",
+    "maxMemoryUsedMB": "max_memory_mb",
+    "initDurationMs": "init_ms",
+    "restoreDurationMs": "restore_ms",
     "billedRestoreDurationMs": "billed_restore_ms",
 }
 
@@ -135,7 +169,7 @@ def parse_report(message: str) -> dict | None:
     if not message.startswith("REPORT RequestId:"):
         return None
     out = {}
-    for part in re.split(r"\t+|\s{2,}", message[len("REPORT "):]):
+    for part in re.split(r"\t+|\s{2,}", message[len("REPORT ") :]):
         label, _, value = part.partition(":")
         label, value = label.strip(), value.strip()
         if label == "RequestId":
@@ -145,8 +179,14 @@ def parse_report(message: str) -> dict | None:
     return out if out.get("request_id") else None
 
 
-def fetch_reports(logs: Any, log_group: str, request_ids: set[str], start_ms: int,
-                  timeout_s: float, poll_s: float = 2.0) -> dict[str, dict]:
+def fetch_reports(
+    logs: Any,
+    log_group: str,
+    request_ids: set[str],
+    start_ms: int,
+    timeout_s: float,
+    poll_s: float = 2.0,
+) -> dict[str, dict]:
     """Collect REPORT lines for ``request_ids`` across all streams; wait for late ones."""
     found: dict[str, dict] = {}
     deadline = time.monotonic() + timeout_s
@@ -163,6 +203,7 @@ def fetch_reports(logs: Any, log_group: str, request_ids: set[str], start_ms: in
 
 
 # --------------------------------------------------------------------------- cold starts
+
 
 class ColdStarts:
     """Ways to make the next invocation a cold start on AWS, and undo them afterwards.
@@ -187,14 +228,18 @@ class ColdStarts:
             config = self.client.get_function_configuration(FunctionName=name)
             if config.get("LastUpdateStatus", "Successful") != "InProgress":
                 if config.get("LastUpdateStatus") == "Failed":
-                    raise BenchError(f"updating {name} failed: {config.get('LastUpdateStatusReason')}")
+                    raise BenchError(
+                        f"updating {name} failed: {config.get('LastUpdateStatusReason')}"
+                    )
                 return
             time.sleep(1)
         raise BenchError(f"{name} did not finish updating within 2 minutes")
 
     def _wait_active(self, name: str, version: str) -> None:
         for _ in range(600):  # SnapStart optimisation of a new version takes minutes
-            state = self.client.get_function_configuration(FunctionName=name, Qualifier=version).get("State", "Active")
+            state = self.client.get_function_configuration(
+                FunctionName=name, Qualifier=version
+            ).get("State", "Active")
             if state == "Active":
                 return
             if state == "Failed":
@@ -217,7 +262,9 @@ class ColdStarts:
         if variant == SNAPSTART:
             alias = self.outputs["snapstart_alias_name"]
             if self.original_alias is None:
-                self.original_alias = self.client.get_alias(FunctionName=name, Name=alias)["FunctionVersion"]
+                self.original_alias = self.client.get_alias(FunctionName=name, Name=alias)[
+                    "FunctionVersion"
+                ]
             version = self.client.publish_version(FunctionName=name)["Version"]
             self.published.append(version)
             self.calls.append(f"publish_version {name} -> {version}")
@@ -228,13 +275,18 @@ class ColdStarts:
     def restore(self) -> None:
         """Undo every change: environment, alias, published versions."""
         for name, env in self.original_env.items():
-            self.client.update_function_configuration(FunctionName=name, Environment={"Variables": env})
+            self.client.update_function_configuration(
+                FunctionName=name, Environment={"Variables": env}
+            )
             self.calls.append(f"restore environment {name}")
             self._wait_updated(name)
         if self.original_alias is not None:
             name = self.outputs["function_names"][SNAPSTART]
-            self.client.update_alias(FunctionName=name, Name=self.outputs["snapstart_alias_name"],
-                                     FunctionVersion=self.original_alias)
+            self.client.update_alias(
+                FunctionName=name,
+                Name=self.outputs["snapstart_alias_name"],
+                FunctionVersion=self.original_alias,
+            )
             self.calls.append(f"restore alias -> {self.original_alias}")
             for version in self.published:
                 self.client.delete_function(FunctionName=name, Qualifier=version)
@@ -245,6 +297,7 @@ class ColdStarts:
 
 
 # --------------------------------------------------------------------------- workload
+
 
 @dataclass
 class Workload:
@@ -287,9 +340,17 @@ class AwsRun:
 
     def _upload(self, variant: str, index: int, sample: str, label: str) -> dict:
         key = f"{self.outputs['upload_prefixes'][variant]}{self.run_id}/{index:03d}-{sample}"
-        self.clients.s3.upload_file(str(self.work.samples_dir / sample), self.outputs["bucket_name"], key)
-        return {"variant": variant, "index": index, "sample": sample, "true_label": label, "key": key,
-                "object": f"s3://{self.outputs['bucket_name']}/{key}"}
+        self.clients.s3.upload_file(
+            str(self.work.samples_dir / sample), self.outputs["bucket_name"], key
+        )
+        return {
+            "variant": variant,
+            "index": index,
+            "sample": sample,
+            "true_label": label,
+            "key": key,
+            "object": f"s3://{self.outputs['bucket_name']}/{key}",
+        }
 
     def send(self, variant: str, progress: Any = None, task: Any = None) -> list[dict]:
         """Upload the schedule for one variant; return what was uploaded."""
@@ -308,9 +369,16 @@ class AwsRun:
                     self.cold.force(variant)
                 if self.work.rpm > 0:
                     time.sleep(max(0.0, started + i * 60 / self.work.rpm - time.monotonic()))
-                width = self.work.burst if (i in cold and self.work.cold_strategy == "burst") else self.work.concurrency
+                width = (
+                    self.work.burst
+                    if (i in cold and self.work.cold_strategy == "burst")
+                    else self.work.concurrency
+                )
                 batch = list(range(i, min(i + width, len(order))))
-                futures = [pool.submit(self._upload, variant, j, order[j], manifest[order[j]]) for j in batch]
+                futures = [
+                    pool.submit(self._upload, variant, j, order[j], manifest[order[j]])
+                    for j in batch
+                ]
                 sent = [f.result() for f in futures]
                 uploads += sent
                 if self.work.rpm == 0:  # closed loop: at most --concurrency requests in flight
@@ -325,7 +393,9 @@ class AwsRun:
         from boto3.dynamodb.types import TypeDeserializer
 
         des = TypeDeserializer()
-        items = {u["object"]: self._items[u["object"]] for u in uploads if u["object"] in self._items}
+        items = {
+            u["object"]: self._items[u["object"]] for u in uploads if u["object"] in self._items
+        }
         deadline = time.monotonic() + self.work.wait_timeout_s
         while time.monotonic() < deadline:
             for u in uploads:
@@ -333,16 +403,22 @@ class AwsRun:
                     continue
                 key = table_key(self.outputs["bucket_name"], u["key"], u["variant"])
                 raw = self.clients.dynamodb.get_item(
-                    TableName=self.outputs["table_name"], ConsistentRead=True,
-                    Key={k: {"S": v} for k, v in key.items()}).get("Item")
+                    TableName=self.outputs["table_name"],
+                    ConsistentRead=True,
+                    Key={k: {"S": v} for k, v in key.items()},
+                ).get("Item")
                 if raw:
-                    items[u["object"]] = self._items[u["object"]] = {k: des.deserialize(v) for k, v in raw.items()}
+                    items[u["object"]] = self._items[u["object"]] = {
+                        k: des.deserialize(v) for k, v in raw.items()
+                    }
             if len(items) == len(uploads):
                 break
             time.sleep(poll_s)
         return items
 
-    def records(self, uploads: list[dict], items: dict[str, dict], reports: dict[str, dict]) -> list[dict]:
+    def records(
+        self, uploads: list[dict], items: dict[str, dict], reports: dict[str, dict]
+    ) -> list[dict]:
         """Join uploads, items and REPORT lines into the shared record format."""
         memory = int(self.outputs.get("lambda_memory_mb", 0))
         out = []
@@ -355,31 +431,41 @@ class AwsRun:
             # Since August 2025 an on-demand cold start's Billed Duration includes INIT;
             # count INIT separately only when the REPORT did not already bill it.
             billed_init = 0
-            if init and billed is not None and duration is not None and billed < duration + init - 1:
+            if (
+                init
+                and billed is not None
+                and duration is not None
+                and billed < duration + init - 1
+            ):
                 billed_init = int(math.ceil(init))
             cold = bool(init or restore) if report else bool((item or {}).get("cold_start"))
-            out.append({
-                **{k: u[k] for k in ("variant", "index", "sample", "true_label", "object")},
-                "label": (item or {}).get("label"),
-                "status": "lost" if item is None else item["status"],
-                "error": (item or {}).get("error"),
-                "cold": cold,
-                "init_ms": init,
-                "restore_ms": restore,
-                "duration_ms": duration,
-                "billed_ms": billed,
-                "billed_init_ms": billed_init,
-                "billed_restore_ms": int(report.get("billed_restore_ms", 0)),
-                "latency_ms": None if duration is None else duration + (init or restore or 0),
-                "e2e_ms": (_iso_ms(item["completed_at"]) - _iso_ms(item["event_time"]))
-                if item and item.get("event_time") else None,
-                "max_memory_mb": report.get("max_memory_mb"),
-                "memory_mb": int(report.get("memory_mb") or (128 if u["variant"] == SAGEMAKER else memory)),
-                "environment": (item or {}).get("environment_id"),
-                "request_id": (item or {}).get("request_id"),
-                "report_found": bool(report),
-                "duplicated": 0,
-            })
+            out.append(
+                {
+                    **{k: u[k] for k in ("variant", "index", "sample", "true_label", "object")},
+                    "label": (item or {}).get("label"),
+                    "status": "lost" if item is None else item["status"],
+                    "error": (item or {}).get("error"),
+                    "cold": cold,
+                    "init_ms": init,
+                    "restore_ms": restore,
+                    "duration_ms": duration,
+                    "billed_ms": billed,
+                    "billed_init_ms": billed_init,
+                    "billed_restore_ms": int(report.get("billed_restore_ms", 0)),
+                    "latency_ms": None if duration is None else duration + (init or restore or 0),
+                    "e2e_ms": (_iso_ms(item["completed_at"]) - _iso_ms(item["event_time"]))
+                    if item and item.get("event_time")
+                    else None,
+                    "max_memory_mb": report.get("max_memory_mb"),
+                    "memory_mb": int(
+                        report.get("memory_mb") or (128 if u["variant"] == SAGEMAKER else memory)
+                    ),
+                    "environment": (item or {}).get("environment_id"),
+                    "request_id": (item or {}).get("request_id"),
+                    "report_found": bool(report),
+                    "duplicated": 0,
+                }
+            )
         return out
 
     def run(self, progress: Any = None) -> dict:
@@ -393,28 +479,45 @@ class AwsRun:
                 uploads = self.send(variant, progress, task)
                 items = self.wait_items(uploads)
                 ids = {i["request_id"] for i in items.values() if i.get("request_id")}
-                reports = fetch_reports(self.clients.logs, self.outputs["log_group_names"][variant], ids,
-                                        start_ms, self.work.logs_timeout_s)
+                reports = fetch_reports(
+                    self.clients.logs,
+                    self.outputs["log_group_names"][variant],
+                    ids,
+                    start_ms,
+                    self.work.logs_timeout_s,
+                )
                 records += self.records(uploads, items, reports)
         finally:
             self.cold.restore()
-        memory = {v: (128 if v == SAGEMAKER else int(self.outputs.get("lambda_memory_mb", 0)))
-                  for v in variants}
+        memory = {
+            v: (128 if v == SAGEMAKER else int(self.outputs.get("lambda_memory_mb", 0)))
+            for v in variants
+        }
         for r in records:  # the REPORT line knows the real memory size
             memory[r["variant"]] = r["memory_mb"]
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.work).items()}
-        config.update(architecture=self.outputs.get("architecture", "x86_64"),
-                      sagemaker_instance_type=self.outputs.get("sagemaker_instance_type", "ml.t2.medium"),
-                      stack_region=self.outputs["region"], bucket=self.outputs["bucket_name"],
-                      model_sha256=self.outputs.get("model_sha256"), cold_start_calls=self.cold.calls,
-                      memory_mb=memory)
-        endpoint = {"name": self.outputs["endpoint_name"],
-                    "instance_type": self.outputs.get("sagemaker_instance_type", "ml.t2.medium")} \
-            if SAGEMAKER in variants else {}
+        config.update(
+            architecture=self.outputs.get("architecture", "x86_64"),
+            sagemaker_instance_type=self.outputs.get("sagemaker_instance_type", "ml.t2.medium"),
+            stack_region=self.outputs["region"],
+            bucket=self.outputs["bucket_name"],
+            model_sha256=self.outputs.get("model_sha256"),
+            cold_start_calls=self.cold.calls,
+            memory_mb=memory,
+        )
+        endpoint = (
+            {
+                "name": self.outputs["endpoint_name"],
+                "instance_type": self.outputs.get("sagemaker_instance_type", "ml.t2.medium"),
+            }
+            if SAGEMAKER in variants
+            else {}
+        )
         return results.build("aws", config, records, memory, endpoint, {"driver": "bench aws"})
 
 
 # --------------------------------------------------------------------------- plan and confirmation
+
 
 def estimate_cost(outputs: dict, work: Workload, runs: int = 1) -> float:
     """Rough cost of the traffic itself (endpoint hours are already being paid)."""
@@ -424,13 +527,22 @@ def estimate_cost(outputs: dict, work: Workload, runs: int = 1) -> float:
     total = 0.0
     for v in work.variants:
         mem = 128 if v == SAGEMAKER else memory
-        spec = VariantCost(name=v, kind="lambda", memory_mb=mem, billed_ms=500, cold_fraction=0.2,
-                           billed_init_ms=2000, architecture=outputs.get("architecture", "x86_64"))
+        spec = VariantCost(
+            name=v,
+            kind="lambda",
+            memory_mb=mem,
+            billed_ms=500,
+            cold_fraction=0.2,
+            billed_init_ms=2000,
+            architecture=outputs.get("architecture", "x86_64"),
+        )
         total += CostModel([spec]).monthly(spec, work.requests * runs)
     return total
 
 
-def confirm(console: Any, outputs: dict, work: Workload, yes: bool, extra: str = "", runs: int = 1) -> None:
+def confirm(
+    console: Any, outputs: dict, work: Workload, yes: bool, extra: str = "", runs: int = 1
+) -> None:
     """Show what will happen and ask; refuse without a terminal unless --yes."""
     from rich.table import Table
 
@@ -438,23 +550,32 @@ def confirm(console: Any, outputs: dict, work: Workload, yes: bool, extra: str =
     for col in ("variant", "function", "uploads to", "uploads", "cold starts"):
         table.add_column(col)
     for v in work.variants:
-        table.add_row(v, outputs["function_names"][v],
-                      f"s3://{outputs['bucket_name']}/{outputs['upload_prefixes'][v]}",
-                      str(work.requests * runs), work.cold_strategy)
+        table.add_row(
+            v,
+            outputs["function_names"][v],
+            f"s3://{outputs['bucket_name']}/{outputs['upload_prefixes'][v]}",
+            str(work.requests * runs),
+            work.cold_strategy,
+        )
     console.print(table)
-    console.print(f"Estimated cost of this traffic: about ${estimate_cost(outputs, work, runs):.4f} "
-                  f"(Lambda, S3, DynamoDB; endpoint hours are billed anyway). {extra}")
+    console.print(
+        f"Estimated cost of this traffic: about ${estimate_cost(outputs, work, runs):.4f} "
+        f"(Lambda, S3, DynamoDB; endpoint hours are billed anyway). {extra}"
+    )
     if yes:
         return
     if not sys.stdin.isatty():
-        raise BenchError("refusing to send traffic without confirmation: run in a terminal or pass --yes",
-                         EXIT_DECLINED)
+        raise BenchError(
+            "refusing to send traffic without confirmation: run in a terminal or pass --yes",
+            EXIT_DECLINED,
+        )
     answer = input("Proceed? [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise BenchError("declined: nothing was uploaded", EXIT_DECLINED)
 
 
 # --------------------------------------------------------------------------- memory sweep
+
 
 @dataclass
 class SweepPoint:
@@ -469,17 +590,28 @@ class SweepPoint:
     errors: int
 
 
-def sweep(outputs: dict, work: Workload, memories: list[int], clients: Clients | None = None,
-          progress: Any = None, runner: Any = None) -> dict:
+def sweep(
+    outputs: dict,
+    work: Workload,
+    memories: list[int],
+    clients: Clients | None = None,
+    progress: Any = None,
+    runner: Any = None,
+) -> dict:
     """Set each memory size on the Lambda variants, run the workload, restore the original sizes."""
     from .cost import CostModel, VariantCost
 
     clients = clients or Clients(outputs["region"])
     lambdas = [v for v in work.variants if v in (STANDARD, SNAPSTART)]
     if not lambdas:
-        raise BenchError("tune needs the standard or snapstart variant deployed (the proxy's size is fixed)")
+        raise BenchError(
+            "tune needs the standard or snapstart variant deployed (the proxy's size is fixed)"
+        )
     names = {v: outputs["function_names"][v] for v in lambdas}
-    original = {v: clients.lambda_.get_function_configuration(FunctionName=n)["MemorySize"] for v, n in names.items()}
+    original = {
+        v: clients.lambda_.get_function_configuration(FunctionName=n)["MemorySize"]
+        for v, n in names.items()
+    }
     cold = ColdStarts(clients.lambda_, outputs, "reconfigure")
     runner = runner or (lambda o, w: AwsRun(o, w, clients).run(progress))
     points: list[SweepPoint] = []
@@ -497,21 +629,47 @@ def sweep(outputs: dict, work: Workload, memories: list[int], clients: Clients |
                 s = doc["summary"].get(v)
                 if not s:
                     continue
-                spec = VariantCost(name=v, kind="snapstart" if v == SNAPSTART else "lambda", memory_mb=memory,
-                                   billed_ms=s["billed_ms_mean"] or 0, cold_fraction=s["cold_fraction"],
-                                   billed_init_ms=s["billed_init_ms_mean"], billed_restore_ms=s["billed_restore_ms_mean"],
-                                   architecture=outputs.get("architecture", "x86_64"))
+                spec = VariantCost(
+                    name=v,
+                    kind="snapstart" if v == SNAPSTART else "lambda",
+                    memory_mb=memory,
+                    billed_ms=s["billed_ms_mean"] or 0,
+                    cold_fraction=s["cold_fraction"],
+                    billed_init_ms=s["billed_init_ms_mean"],
+                    billed_restore_ms=s["billed_restore_ms_mean"],
+                    architecture=outputs.get("architecture", "x86_64"),
+                )
                 cost = CostModel([spec]).per_million(spec) if s["billed_ms_mean"] else None
-                points.append(SweepPoint(v, memory, s["duration_median_ms"], results.percentile(
-                    [r["duration_ms"] for r in doc["invocations"] if r["variant"] == v and r["duration_ms"]], 90),
-                    s["cold_mean_ms"], cost, s["errors"] + s["lost"]))
+                points.append(
+                    SweepPoint(
+                        v,
+                        memory,
+                        s["duration_median_ms"],
+                        results.percentile(
+                            [
+                                r["duration_ms"]
+                                for r in doc["invocations"]
+                                if r["variant"] == v and r["duration_ms"]
+                            ],
+                            90,
+                        ),
+                        s["cold_mean_ms"],
+                        cost,
+                        s["errors"] + s["lost"],
+                    )
+                )
     finally:
         for v, name in names.items():
             clients.lambda_.update_function_configuration(FunctionName=name, MemorySize=original[v])
             cold._wait_updated(name)
         cold.restore()
-    return {"original_memory_mb": original, "points": [asdict(p) for p in points], "picks": picks(points),
-            "runs": runs, "restore_calls": cold.calls}
+    return {
+        "original_memory_mb": original,
+        "points": [asdict(p) for p in points],
+        "picks": picks(points),
+        "runs": runs,
+        "restore_calls": cold.calls,
+    }
 
 
 def replace_variants(work: Workload, variants: list[str]) -> Workload:
@@ -546,7 +704,9 @@ def plot_sweep(sweep_doc: dict, out: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 5))
     ax2 = ax.twinx()
     for v in dict.fromkeys(p["variant"] for p in sweep_doc["points"]):
-        rows = sorted((p for p in sweep_doc["points"] if p["variant"] == v), key=lambda p: p["memory_mb"])
+        rows = sorted(
+            (p for p in sweep_doc["points"] if p["variant"] == v), key=lambda p: p["memory_mb"]
+        )
         xs = [p["memory_mb"] for p in rows]
         ax.plot(xs, [p["cost_per_million"] for p in rows], "o-", label=f"{v} cost per 1M")
         ax2.plot(xs, [p["median_ms"] for p in rows], "s--", label=f"{v} median duration")
@@ -567,17 +727,28 @@ def plot_sweep(sweep_doc: dict, out: Path) -> Path:
 
 # --------------------------------------------------------------------------- CLI
 
+
 def _workload(args: Any, variants: list[str]) -> Workload:
     if args.requests < 1 or args.concurrency < 1 or args.rpm < 0:
         raise BenchError("--requests and --concurrency must be >= 1 and --rpm >= 0")
     samples = Path(args.samples)
     if not (samples / "manifest.csv").exists():
-        raise BenchError(f"{samples}/manifest.csv is missing: run `make samples` "
-                         "(python -m model_build samples) first")
-    return Workload(requests=args.requests, rpm=args.rpm, concurrency=args.concurrency,
-                    cold_strategy=args.cold_strategy, cold_starts=args.cold_starts, seed=args.seed,
-                    samples_dir=samples, wait_timeout_s=args.wait_timeout, logs_timeout_s=args.logs_timeout,
-                    variants=variants)
+        raise BenchError(
+            f"{samples}/manifest.csv is missing: run `make samples` "
+            "(python -m model_build samples) first"
+        )
+    return Workload(
+        requests=args.requests,
+        rpm=args.rpm,
+        concurrency=args.concurrency,
+        cold_strategy=args.cold_strategy,
+        cold_starts=args.cold_starts,
+        seed=args.seed,
+        samples_dir=samples,
+        wait_timeout_s=args.wait_timeout,
+        logs_timeout_s=args.logs_timeout,
+        variants=variants,
+    )
 
 
 def _console() -> Any:
@@ -613,7 +784,9 @@ def main(args: Any) -> int:
     results.plot_latency(doc, out_dir)
     console.print(results.latency_table(doc))
     missing = sum(1 for r in doc["invocations"] if r["status"] != "lost" and not r["report_found"])
-    console.print(f"lost items: {doc['checks']['lost']}; REPORT lines not found: {missing}; wrote {path}")
+    console.print(
+        f"lost items: {doc['checks']['lost']}; REPORT lines not found: {missing}; wrote {path}"
+    )
     console.print(f"next: python -m bench report {path}")
     return EXIT_OK if doc["checks"]["lost"] == 0 else EXIT_CHECKS
 
@@ -633,11 +806,21 @@ def tune_main(args: Any) -> int:
         if bad:
             raise BenchError(f"--memory {bad[0]} is outside Lambda's 128-10240 MB")
         outputs = load_outputs(args.stack, args.outputs)
-        variants = [v for v in check_outputs(outputs, args.variants.split(",") if args.variants else None)
-                    if v in (STANDARD, SNAPSTART)]
+        variants = [
+            v
+            for v in check_outputs(outputs, args.variants.split(",") if args.variants else None)
+            if v in (STANDARD, SNAPSTART)
+        ]
         work = _workload(args, variants)
-        confirm(console, outputs, work, args.yes, f"{len(memories)} memory sizes; the original size is "
-                "restored afterwards, also after a failure or Ctrl-C.", runs=len(memories))
+        confirm(
+            console,
+            outputs,
+            work,
+            args.yes,
+            f"{len(memories)} memory sizes; the original size is "
+            "restored afterwards, also after a failure or Ctrl-C.",
+            runs=len(memories),
+        )
         with Progress(console=console) as progress:
             doc = sweep(outputs, work, memories, progress=progress)
     except BenchError as exc:
@@ -647,21 +830,40 @@ def tune_main(args: Any) -> int:
         console.print("[yellow]interrupted; the original memory sizes were restored[/yellow]")
         return EXIT_INTERRUPTED
     table = Table(title="Memory sweep")
-    for col in ("variant", "memory MB", "median ms", "p90 ms", "cold start ms", "cost per 1M", "errors"):
+    for col in (
+        "variant",
+        "memory MB",
+        "median ms",
+        "p90 ms",
+        "cold start ms",
+        "cost per 1M",
+        "errors",
+    ):
         table.add_column(col)
     for p in doc["points"]:
-        table.add_row(p["variant"], str(p["memory_mb"]), *(f"{x:,.1f}" if x is not None else "-" for x in
-                      (p["median_ms"], p["p90_ms"], p["cold_ms"])),
-                      "-" if p["cost_per_million"] is None else f"${p['cost_per_million']:,.2f}", str(p["errors"]))
+        table.add_row(
+            p["variant"],
+            str(p["memory_mb"]),
+            *(
+                f"{x:,.1f}" if x is not None else "-"
+                for x in (p["median_ms"], p["p90_ms"], p["cold_ms"])
+            ),
+            "-" if p["cost_per_million"] is None else f"${p['cost_per_million']:,.2f}",
+            str(p["errors"]),
+        )
     console.print(table)
     for v, pick in doc["picks"].items():
-        console.print(f"{v}: cheapest {pick['cheapest']} MB, fastest {pick['fastest']} MB, "
-                      f"balanced {pick['balanced']} MB")
+        console.print(
+            f"{v}: cheapest {pick['cheapest']} MB, fastest {pick['fastest']} MB, "
+            f"balanced {pick['balanced']} MB"
+        )
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "tune.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
     for memory, run in doc["runs"].items():
         results.write(run, out_dir / f"aws-{memory}mb.json")
-    console.print(f"wrote {out_dir / 'tune.json'}, {plot_sweep(doc, out_dir / 'tune.png')} and one results file "
-                  "per size (each works with `bench report`)")
+    console.print(
+        f"wrote {out_dir / 'tune.json'}, {plot_sweep(doc, out_dir / 'tune.png')} and one results file "
+        "per size (each works with `bench report`)"
+    )
     return EXIT_OK

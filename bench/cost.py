@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,23 @@ class Pricing:
             try:
                 extra = json.loads(Path(overrides).read_text())
             except (OSError, json.JSONDecodeError) as exc:
-                raise CostInputError(f"--prices {overrides}: cannot read it as JSON ({exc})") from None
+                raise CostInputError(
+                    f"--prices {overrides}: cannot read it as JSON ({exc})"
+                ) from None
             for key, value in extra.get("prices", {}).items():
                 if key not in data["prices"]:
-                    raise CostInputError(f"--prices {overrides}: unknown price {key!r}; "
-                                         f"known: {', '.join(sorted(data['prices']))}")
+                    raise CostInputError(
+                        f"--prices {overrides}: unknown price {key!r}; "
+                        f"known: {', '.join(sorted(data['prices']))}"
+                    )
                 if isinstance(value, dict) and isinstance(data["prices"][key], dict):
                     merged = dict(data["prices"][key])
                     for k, v in value.items():
-                        merged[k] = {**merged[k], **v} if isinstance(v, dict) and isinstance(merged.get(k), dict) else v
+                        merged[k] = (
+                            {**merged[k], **v}
+                            if isinstance(v, dict) and isinstance(merged.get(k), dict)
+                            else v
+                        )
                     data["prices"][key] = merged
                 else:
                     data["prices"][key]["price"] = float(value)
@@ -91,8 +100,10 @@ class Pricing:
         """Hourly price of a SageMaker hosting instance."""
         table = self.data["prices"]["sagemaker_instance_hour"]["instances"]
         if instance_type not in table:
-            raise CostInputError(f"unknown SageMaker instance type {instance_type!r}; "
-                                 f"priced: {', '.join(sorted(table))} (add it with --prices)")
+            raise CostInputError(
+                f"unknown SageMaker instance type {instance_type!r}; "
+                f"priced: {', '.join(sorted(table))} (add it with --prices)"
+            )
         return float(table[instance_type])
 
     @property
@@ -132,17 +143,33 @@ class VariantCost:
     def check(self) -> VariantCost:
         """Refuse impossible values with a message naming them."""
         if self.kind not in KINDS:
-            raise CostInputError(f"{self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)}")
+            raise CostInputError(
+                f"{self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)}"
+            )
         if self.kind != "manual" and not 128 <= self.memory_mb <= 10240:
-            raise CostInputError(f"{self.name}: memory {self.memory_mb} MB is outside Lambda's 128-10240 MB")
-        for attr in ("billed_ms", "billed_init_ms", "billed_restore_ms", "serverless_ms", "per_million",
-                     "fixed_monthly"):
+            raise CostInputError(
+                f"{self.name}: memory {self.memory_mb} MB is outside Lambda's 128-10240 MB"
+            )
+        for attr in (
+            "billed_ms",
+            "billed_init_ms",
+            "billed_restore_ms",
+            "serverless_ms",
+            "per_million",
+            "fixed_monthly",
+        ):
             if getattr(self, attr) < 0:
-                raise CostInputError(f"{self.name}: {attr} is negative ({getattr(self, attr)}); durations and prices must be >= 0")
+                raise CostInputError(
+                    f"{self.name}: {attr} is negative ({getattr(self, attr)}); durations and prices must be >= 0"
+                )
         if not 0 <= self.cold_fraction <= 1:
-            raise CostInputError(f"{self.name}: cold fraction {self.cold_fraction} must be between 0 and 1")
+            raise CostInputError(
+                f"{self.name}: cold fraction {self.cold_fraction} must be between 0 and 1"
+            )
         if self.kind == "sagemaker-serverless" and not 1024 <= self.serverless_memory_mb <= 6144:
-            raise CostInputError(f"{self.name}: serverless memory {self.serverless_memory_mb} MB must be 1024-6144")
+            raise CostInputError(
+                f"{self.name}: serverless memory {self.serverless_memory_mb} MB must be 1024-6144"
+            )
         return self
 
     @property
@@ -196,16 +223,25 @@ class CostModel:
         if v.kind == "snapstart":
             gb_s += cold * gb * v.billed_restore_ms / 1000
             parts["snapstart_restore"] = cold * gb * p.price("snapstart_restore_gb")
-            parts["snapstart_cache"] = (gb * p.seconds_per_month * p.price("snapstart_cache_gb_s")
-                                        * v.snapstart_versions)
+            parts["snapstart_cache"] = (
+                gb * p.seconds_per_month * p.price("snapstart_cache_gb_s") * v.snapstart_versions
+            )
         elif p.price("lambda_init_billed"):
             gb_s += cold * gb * v.billed_init_ms / 1000
         parts["lambda_duration"] = p.duration(gb_s, v.architecture)
         if v.kind == "sagemaker":
-            parts["endpoint_hours"] = p.instance_hour(v.instance_type) * p.hours_per_month * v.instance_count
+            parts["endpoint_hours"] = (
+                p.instance_hour(v.instance_type) * p.hours_per_month * v.instance_count
+            )
         if v.kind == "sagemaker-serverless":
-            parts["serverless_compute"] = (n * v.serverless_memory_mb / 1024 * v.serverless_ms / 1000
-                                           * p.price("sagemaker_serverless_gb_s"))
+            parts["serverless_compute"] = (
+                n
+                * v.serverless_memory_mb
+                / 1024
+                * v.serverless_ms
+                / 1000
+                * p.price("sagemaker_serverless_gb_s")
+            )
         parts["s3_requests"] = n * (p.price("s3_put") + v.s3_gets * p.price("s3_get"))
         parts["dynamodb_writes"] = n * v.dynamodb_writes * p.price("dynamodb_write")
         return parts
@@ -228,32 +264,49 @@ class CostModel:
         top = self.requests(max_rpm)
         grid = [0.0] + [top * 10 ** (-k / 20) for k in range(200, -1, -1)]
         values = [diff(n) for n in grid]
-        for (n0, d0), (n1, d1) in zip(zip(grid, values), zip(grid[1:], values[1:]), strict=False):
-            if d0 == 0 and n0 == 0:
+        for (n0, d0), (n1, d1) in pairwise(zip(grid, values, strict=True)):
+            # A crossing lies between n0 and n1 when the cost difference changes sign
+            # (or reaches zero) there; equal costs at zero traffic are not a crossing.
+            if d0 == 0 or (d1 != 0 and (d0 < 0) == (d1 < 0)):
                 continue
-            if (d0 < 0) != (d1 < 0) and d1 != 0 or (d1 == 0 and d0 != 0):
-                lo, hi = n0, n1
-                for _ in range(100):
-                    mid = (lo + hi) / 2
-                    if (diff(mid) < 0) == (d0 < 0):
-                        lo = mid
-                    else:
-                        hi = mid
-                n = (lo + hi) / 2
-                rpm = n / (60 * self.pricing.hours_per_month)
-                return Crossover(a.name, b.name, rpm, n, cheaper_below=a.name if d0 < 0 else b.name)
+            lo, hi = n0, n1
+            for _ in range(100):  # bisection; tiers make the lines piecewise linear
+                mid = (lo + hi) / 2
+                if (diff(mid) < 0) == (d0 < 0):
+                    lo = mid
+                else:
+                    hi = mid
+            n = (lo + hi) / 2
+            rpm = n / (60 * self.pricing.hours_per_month)
+            return Crossover(a.name, b.name, rpm, n, cheaper_below=a.name if d0 < 0 else b.name)
         if all(abs(v) < 1e-9 for v in values):
-            return Crossover(a.name, b.name, None, None, reason="they cost the same at every traffic level")
+            return Crossover(
+                a.name, b.name, None, None, reason="they cost the same at every traffic level"
+            )
         cheaper, other = (a, b) if values[-1] < 0 else (b, a)
-        fixed_note = "lower or equal fixed cost" if self.fixed(cheaper) <= self.fixed(other) else "higher fixed cost"
-        return Crossover(a.name, b.name, None, None, cheaper_below=cheaper.name,
-                         reason=f"{cheaper.name} is cheaper at every traffic level up to {max_rpm:,.0f} RPM "
-                                f"({fixed_note}, ${self.per_million(cheaper):.2f} vs "
-                                f"${self.per_million(other):.2f} per 1M requests)")
+        fixed_note = (
+            "lower or equal fixed cost"
+            if self.fixed(cheaper) <= self.fixed(other)
+            else "higher fixed cost"
+        )
+        return Crossover(
+            a.name,
+            b.name,
+            None,
+            None,
+            cheaper_below=cheaper.name,
+            reason=f"{cheaper.name} is cheaper at every traffic level up to {max_rpm:,.0f} RPM "
+            f"({fixed_note}, ${self.per_million(cheaper):.2f} vs "
+            f"${self.per_million(other):.2f} per 1M requests)",
+        )
 
     def crossovers(self) -> list[Crossover]:
         """Every pair of variants."""
-        return [self.crossover(a, b) for i, a in enumerate(self.variants) for b in self.variants[i + 1:]]
+        return [
+            self.crossover(a, b)
+            for i, a in enumerate(self.variants)
+            for b in self.variants[i + 1 :]
+        ]
 
     def cheapest_segments(self, max_rpm: float = 1e5) -> list[tuple[float, float, str]]:
         """(from_rpm, to_rpm, cheapest variant) over traffic, for the verdict."""
@@ -277,12 +330,19 @@ class CostModel:
         segments[-1][1] = math.inf
         return [(s[0], s[1], s[2]) for s in segments]
 
-    def sensitivity(self, lam: VariantCost, fixed: VariantCost,
-                    durations_ms: list[float] | None = None,
-                    memories_mb: list[int] | None = None) -> dict[str, Any]:
+    def sensitivity(
+        self,
+        lam: VariantCost,
+        fixed: VariantCost,
+        durations_ms: list[float] | None = None,
+        memories_mb: list[int] | None = None,
+    ) -> dict[str, Any]:
         """Crossover RPM of ``lam`` vs ``fixed`` across billed duration x memory size."""
-        durations = durations_ms or sorted({round(lam.billed_ms * f, 1) for f in (0.25, 0.5, 1, 2, 4)} - {0.0}) \
+        durations = (
+            durations_ms
+            or sorted({round(lam.billed_ms * f, 1) for f in (0.25, 0.5, 1, 2, 4)} - {0.0})
             or [50, 100, 200, 400]
+        )
         memories = memories_mb or [512, 1024, 1769, 4096, 10240]
         table = {}
         for d in durations:
@@ -291,26 +351,44 @@ class CostModel:
                 x = self.crossover(replace(lam, billed_ms=d, memory_mb=m), fixed)
                 row[m] = x.rpm
             table[d] = row
-        return {"lambda": lam.name, "fixed": fixed.name, "durations_ms": durations, "memories_mb": memories,
-                "crossover_rpm": table}
+        return {
+            "lambda": lam.name,
+            "fixed": fixed.name,
+            "durations_ms": durations,
+            "memories_mb": memories,
+            "crossover_rpm": table,
+        }
 
     def report(self, rpm_levels: tuple[float, ...] = DEFAULT_RPM) -> dict[str, Any]:
         """Everything the CLI prints and the report shows, as plain data."""
-        levels = [{"rpm": r, "requests_per_month": self.requests(r),
-                   "totals": {v.name: self.monthly(v, self.requests(r)) for v in self.variants}}
-                  for r in rpm_levels]
+        levels = [
+            {
+                "rpm": r,
+                "requests_per_month": self.requests(r),
+                "totals": {v.name: self.monthly(v, self.requests(r)) for v in self.variants},
+            }
+            for r in rpm_levels
+        ]
         out: dict[str, Any] = {
             "region": self.pricing.data["region"],
             "pricing_effective_date": self.pricing.data["effective_date"],
             "hours_per_month": self.pricing.hours_per_month,
-            "variants": [{**v.__dict__, "label": v.label, "per_million": self.per_million(v),
-                          "fixed_monthly": self.fixed(v),
-                          "breakdown_per_million": {k: val for k, val in self.breakdown(v, 1e6).items()}}
-                         for v in self.variants],
+            "variants": [
+                {
+                    **v.__dict__,
+                    "label": v.label,
+                    "per_million": self.per_million(v),
+                    "fixed_monthly": self.fixed(v),
+                    "breakdown_per_million": {k: val for k, val in self.breakdown(v, 1e6).items()},
+                }
+                for v in self.variants
+            ],
             "levels": levels,
             "crossovers": [x.__dict__ for x in self.crossovers()],
-            "cheapest": [{"from_rpm": a, "to_rpm": None if math.isinf(b) else b, "variant": n}
-                         for a, b, n in self.cheapest_segments()],
+            "cheapest": [
+                {"from_rpm": a, "to_rpm": None if math.isinf(b) else b, "variant": n}
+                for a, b, n in self.cheapest_segments()
+            ],
         }
         lams = [v for v in self.variants if v.kind in ("lambda", "snapstart")]
         fixeds = [v for v in self.variants if self.fixed(v) > 1.0 and v.kind != "snapstart"]
@@ -325,25 +403,53 @@ def variants_from_results(doc: dict, cold_fraction: float | None = None) -> list
     arch = config.get("architecture", "x86_64")
     out = []
     for name, s in doc["summary"].items():
-        common = dict(name=name, memory_mb=int(s["memory_mb"] or 128), architecture=arch,
-                      billed_ms=float(s["billed_ms_mean"] or 0.0),
-                      cold_fraction=s["cold_fraction"] if cold_fraction is None else cold_fraction)
+        common = dict(
+            name=name,
+            memory_mb=int(s["memory_mb"] or 128),
+            architecture=arch,
+            billed_ms=float(s["billed_ms_mean"] or 0.0),
+            cold_fraction=s["cold_fraction"] if cold_fraction is None else cold_fraction,
+        )
         if name == "snapstart":
-            out.append(VariantCost(kind="snapstart", billed_restore_ms=float(s["billed_restore_ms_mean"] or 0),
-                                   **common))
+            out.append(
+                VariantCost(
+                    kind="snapstart",
+                    billed_restore_ms=float(s["billed_restore_ms_mean"] or 0),
+                    **common,
+                )
+            )
         elif name == "sagemaker":
-            instance = doc.get("endpoint", {}).get("instance_type") or config.get("sagemaker_instance_type", "ml.t2.medium")
+            instance = doc.get("endpoint", {}).get("instance_type") or config.get(
+                "sagemaker_instance_type", "ml.t2.medium"
+            )
             if instance == "serverless":
-                out.append(VariantCost(kind="sagemaker-serverless",
-                                       serverless_memory_mb=int(config.get("sagemaker_serverless_memory_mb", 2048)),
-                                       serverless_ms=float(s.get("endpoint_ms_mean") or s["billed_ms_mean"] or 0),
-                                       billed_init_ms=float(s["billed_init_ms_mean"] or 0), **common))
+                out.append(
+                    VariantCost(
+                        kind="sagemaker-serverless",
+                        serverless_memory_mb=int(
+                            config.get("sagemaker_serverless_memory_mb", 2048)
+                        ),
+                        serverless_ms=float(s.get("endpoint_ms_mean") or s["billed_ms_mean"] or 0),
+                        billed_init_ms=float(s["billed_init_ms_mean"] or 0),
+                        **common,
+                    )
+                )
             else:
-                out.append(VariantCost(kind="sagemaker", instance_type=instance,
-                                       instance_count=int(config.get("sagemaker_instance_count", 1)),
-                                       billed_init_ms=float(s["billed_init_ms_mean"] or 0), **common))
+                out.append(
+                    VariantCost(
+                        kind="sagemaker",
+                        instance_type=instance,
+                        instance_count=int(config.get("sagemaker_instance_count", 1)),
+                        billed_init_ms=float(s["billed_init_ms_mean"] or 0),
+                        **common,
+                    )
+                )
         else:
-            out.append(VariantCost(kind="lambda", billed_init_ms=float(s["billed_init_ms_mean"] or 0), **common))
+            out.append(
+                VariantCost(
+                    kind="lambda", billed_init_ms=float(s["billed_init_ms_mean"] or 0), **common
+                )
+            )
     return out
 
 
@@ -360,8 +466,10 @@ def tables(report: dict) -> list[Any]:
     from rich.table import Table
 
     names = [v["name"] for v in report["variants"]]
-    t1 = Table(title=f"Monthly cost ({report['region']}, prices of {report['pricing_effective_date']}, "
-                     f"{report['hours_per_month']:.0f} h/month)")
+    t1 = Table(
+        title=f"Monthly cost ({report['region']}, prices of {report['pricing_effective_date']}, "
+        f"{report['hours_per_month']:.0f} h/month)"
+    )
     t1.add_column("traffic")
     for v in report["variants"]:
         t1.add_column(v["label"], justify="right")
@@ -370,25 +478,36 @@ def tables(report: dict) -> list[Any]:
     for level in report["levels"]:
         totals = level["totals"]
         best = min(totals, key=totals.get)
-        t1.add_row(f"{level['rpm']:g} RPM ({level['requests_per_month'] / 1e6:.2f}M req/mo)",
-                   *[("[bold green]" if n == best else "") + _money(totals[n]) for n in names])
+        t1.add_row(
+            f"{level['rpm']:g} RPM ({level['requests_per_month'] / 1e6:.2f}M req/mo)",
+            *[("[bold green]" if n == best else "") + _money(totals[n]) for n in names],
+        )
     t2 = Table(title="Crossovers (where two variants cost the same)")
     for col in ("pair", "RPM", "requests/month", "cheaper below", "note"):
         t2.add_column(col)
     for x in report["crossovers"]:
-        t2.add_row(f"{x['a']} vs {x['b']}", _rpm(x["rpm"]),
-                   "-" if x["requests_per_month"] is None else f"{x['requests_per_month'] / 1e6:,.2f}M",
-                   x["cheaper_below"] or "-", x["reason"])
+        t2.add_row(
+            f"{x['a']} vs {x['b']}",
+            _rpm(x["rpm"]),
+            "-" if x["requests_per_month"] is None else f"{x['requests_per_month'] / 1e6:,.2f}M",
+            x["cheaper_below"] or "-",
+            x["reason"],
+        )
     out = [t1, t2]
     if "sensitivity" in report:
         s = report["sensitivity"]
-        t3 = Table(title=f"Sensitivity: {s['lambda']} vs {s['fixed']} crossover RPM "
-                         "by billed duration (rows) and memory (columns)")
+        t3 = Table(
+            title=f"Sensitivity: {s['lambda']} vs {s['fixed']} crossover RPM "
+            "by billed duration (rows) and memory (columns)"
+        )
         t3.add_column("billed ms")
         for m in s["memories_mb"]:
             t3.add_column(f"{m} MB", justify="right")
         for d, row in s["crossover_rpm"].items():
-            t3.add_row(f"{float(d):g}", *[_rpm(row[m] if m in row else row[str(m)]) for m in s["memories_mb"]])
+            t3.add_row(
+                f"{float(d):g}",
+                *[_rpm(row[m] if m in row else row[str(m)]) for m in s["memories_mb"]],
+            )
         out.append(t3)
     return out
 
@@ -409,7 +528,11 @@ def plot(report: dict, out: Path, log: bool = False, max_rpm: float | None = Non
     fixed = {v["name"]: v["fixed_monthly"] for v in report["variants"]}
     xs_rpm = [x["rpm"] for x in report["crossovers"] if x["rpm"]]
     top = max_rpm or max([r["rpm"] for r in report["levels"]] + [2 * x for x in xs_rpm] + [100])
-    grid = [top * i / 400 for i in range(401)] if not log else [top * 10 ** (-k / 50) for k in range(200, -1, -1)]
+    grid = (
+        [top * i / 400 for i in range(401)]
+        if not log
+        else [top * 10 ** (-k / 50) for k in range(200, -1, -1)]
+    )
     fig, ax = plt.subplots(figsize=(10, 6))
     for v in report["variants"]:
         ys = [fixed[v["name"]] + per_m[v["name"]] * r * per_month / 1e6 for r in grid]
@@ -418,16 +541,23 @@ def plot(report: dict, out: Path, log: bool = False, max_rpm: float | None = Non
     for i, x in enumerate(sorted(shown, key=lambda c: c["rpm"])):
         y = fixed[x["a"]] + per_m[x["a"]] * x["rpm"] * per_month / 1e6
         ax.plot([x["rpm"]], [y], "ko")
-        ax.annotate(f"{x['a']} = {x['b']}: {x['rpm']:,.1f} RPM, ${y:,.2f}/mo", (x["rpm"], y),
-                    textcoords="offset points", xytext=(30, 40 + 28 * i), fontsize=9,
-                    arrowprops={"arrowstyle": "->", "color": "0.3"},
-                    bbox={"boxstyle": "round", "fc": "white", "ec": "0.6"})
+        ax.annotate(
+            f"{x['a']} = {x['b']}: {x['rpm']:,.1f} RPM, ${y:,.2f}/mo",
+            (x["rpm"], y),
+            textcoords="offset points",
+            xytext=(30, 40 + 28 * i),
+            fontsize=9,
+            arrowprops={"arrowstyle": "->", "color": "0.3"},
+            bbox={"boxstyle": "round", "fc": "white", "ec": "0.6"},
+        )
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
     ax.set_xlabel("requests per minute (steady)")
     ax.set_ylabel("USD per month")
-    ax.set_title(f"Monthly cost by traffic ({report['region']}, {report['hours_per_month']:.0f} h/month)")
+    ax.set_title(
+        f"Monthly cost by traffic ({report['region']}, {report['hours_per_month']:.0f} h/month)"
+    )
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -442,7 +572,9 @@ def _parse_price(text: str) -> VariantCost:
         name, values = text.split("=", 1)
         per_million, fixed = (float(x) for x in values.split(":", 1))
     except ValueError:
-        raise CostInputError(f"--price {text!r}: use NAME=PER_MILLION:FIXED_MONTHLY, e.g. standard=13.80:0") from None
+        raise CostInputError(
+            f"--price {text!r}: use NAME=PER_MILLION:FIXED_MONTHLY, e.g. standard=13.80:0"
+        ) from None
     return VariantCost(name=name, kind="manual", per_million=per_million, fixed_monthly=fixed)
 
 
@@ -450,13 +582,32 @@ def manual_variants(args: Any) -> list[VariantCost]:
     """Variants from hand-given primitives (memory, billed ms, instance type, cold fraction)."""
     common = dict(architecture=args.arch, cold_fraction=args.cold_fraction or 0.0)
     return [
-        VariantCost(name="standard", kind="lambda", memory_mb=args.memory_mb, billed_ms=args.billed_ms,
-                    billed_init_ms=args.init_ms, **common),
-        VariantCost(name="snapstart", kind="snapstart", memory_mb=args.memory_mb, billed_ms=args.billed_ms,
-                    billed_restore_ms=args.restore_ms, **common),
-        VariantCost(name="sagemaker", kind="sagemaker", memory_mb=args.proxy_memory_mb,
-                    billed_ms=args.proxy_billed_ms, billed_init_ms=args.init_ms, instance_type=args.instance_type,
-                    instance_count=args.instance_count, **common),
+        VariantCost(
+            name="standard",
+            kind="lambda",
+            memory_mb=args.memory_mb,
+            billed_ms=args.billed_ms,
+            billed_init_ms=args.init_ms,
+            **common,
+        ),
+        VariantCost(
+            name="snapstart",
+            kind="snapstart",
+            memory_mb=args.memory_mb,
+            billed_ms=args.billed_ms,
+            billed_restore_ms=args.restore_ms,
+            **common,
+        ),
+        VariantCost(
+            name="sagemaker",
+            kind="sagemaker",
+            memory_mb=args.proxy_memory_mb,
+            billed_ms=args.proxy_billed_ms,
+            billed_init_ms=args.init_ms,
+            instance_type=args.instance_type,
+            instance_count=args.instance_count,
+            **common,
+        ),
     ]
 
 
@@ -475,7 +626,9 @@ def main(args: Any) -> int:
         if args.price:
             variants = [_parse_price(p) for p in args.price]
         elif args.results:
-            variants = variants_from_results(results_mod.load(Path(args.results)), args.cold_fraction)
+            variants = variants_from_results(
+                results_mod.load(Path(args.results)), args.cold_fraction
+            )
         else:
             variants = manual_variants(args)
         model = CostModel(variants, pricing)

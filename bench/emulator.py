@@ -115,17 +115,25 @@ def create_stack(
     configs = []
     for variant in variants:
         url = sqs.create_queue(QueueName=f"events-{variant}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         stack.queues[variant] = url
-        configs.append({
-            "Id": variant,
-            "QueueArn": arn,
-            "Events": ["s3:ObjectCreated:*"],
-            "Filter": {"Key": {"FilterRules": [
-                {"Name": "prefix", "Value": upload_prefix(variant)},
-                {"Name": "suffix", "Value": UPLOAD_SUFFIX},
-            ]}},
-        })
+        configs.append(
+            {
+                "Id": variant,
+                "QueueArn": arn,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {
+                    "Key": {
+                        "FilterRules": [
+                            {"Name": "prefix", "Value": upload_prefix(variant)},
+                            {"Name": "suffix", "Value": UPLOAD_SUFFIX},
+                        ]
+                    }
+                },
+            }
+        )
     s3.put_bucket_notification_configuration(
         Bucket=bucket, NotificationConfiguration={"QueueConfigurations": configs}
     )

@@ -97,8 +97,14 @@ class FunctionEmulator:
     next invocation after a long gap is a cold start, as on Lambda.
     """
 
-    def __init__(self, variant: str, env: dict[str, str], cfg: LocalConfig, log: Path,
-                 snapshot: Snapshot | None = None) -> None:
+    def __init__(
+        self,
+        variant: str,
+        env: dict[str, str],
+        cfg: LocalConfig,
+        log: Path,
+        snapshot: Snapshot | None = None,
+    ) -> None:
         self.variant = variant
         self.env = env
         self.cfg = cfg
@@ -111,7 +117,9 @@ class FunctionEmulator:
     def _acquire(self) -> tuple[ExecutionEnvironment, bool]:
         with self.lock:
             now = time.monotonic()
-            for env in [e for e in self.pool if not e.busy and now - e.last_used > self.cfg.idle_timeout_s]:
+            for env in [
+                e for e in self.pool if not e.busy and now - e.last_used > self.cfg.idle_timeout_s
+            ]:
                 self.pool.remove(env)
                 env.stop()
             for env in self.pool:
@@ -122,7 +130,9 @@ class FunctionEmulator:
             name = f"{self.variant}-env{self.count}"
             handler = HANDLERS[self.variant]
             if self.snapshot is not None:
-                env = RestoredEnvironment(name, self.snapshot, handler, self.env, self.cfg.timeout_s, self.log)
+                env = RestoredEnvironment(
+                    name, self.snapshot, handler, self.env, self.cfg.timeout_s, self.log
+                )
             else:
                 env = ExecutionEnvironment(name, handler, self.env, self.cfg.timeout_s, self.log)
             env.busy = True
@@ -143,18 +153,20 @@ class FunctionEmulator:
             env, cold = self._acquire()
             try:
                 item = env.invoke(event)
-                attempts.append({
-                    "environment": env.name,
-                    "cold": cold,
-                    "kind": env.kind,
-                    "startup_ms": env.startup_ms if cold else None,
-                    "duration_ms": item.duration_ms,
-                    "finished": item.finished,
-                    "response": item.response,
-                    "error": item.error,
-                    "request_id": item.request_id,
-                    "max_memory_mb": env.peak_memory_mb(),
-                })
+                attempts.append(
+                    {
+                        "environment": env.name,
+                        "cold": cold,
+                        "kind": env.kind,
+                        "startup_ms": env.startup_ms if cold else None,
+                        "duration_ms": item.duration_ms,
+                        "finished": item.finished,
+                        "response": item.response,
+                        "error": item.error,
+                        "request_id": item.request_id,
+                        "max_memory_mb": env.peak_memory_mb(),
+                    }
+                )
             finally:
                 env.busy = False
                 env.last_used = time.monotonic()
@@ -176,8 +188,20 @@ def ensure_inputs(cfg: LocalConfig, console: Console) -> None:
         console.print("[yellow]No model yet: running `python -m model_build` first.[/yellow]")
         subprocess.run([sys.executable, "-m", "model_build"], cwd=ROOT, check=True)
     if not (cfg.samples_dir / "manifest.csv").exists():
-        subprocess.run([sys.executable, "-m", "model_build", "samples", "--out", str(cfg.samples_dir),
-                        "--count", "40"], cwd=ROOT, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "model_build",
+                "samples",
+                "--out",
+                str(cfg.samples_dir),
+                "--count",
+                "40",
+            ],
+            cwd=ROOT,
+            check=True,
+        )
 
 
 class Run:
@@ -206,22 +230,34 @@ class Run:
         """Emulator, stack, serving app, snapshot and one function emulator per variant."""
         self.server = MotoServer()
         # Names unique per run: moto's state is per process, and runs must not collide.
-        self.stack = create_stack(self.server, self.cfg.model_dir, self.cfg.variants,
-                                  bucket=f"audio-uploads-{self.run_id}", table=f"predictions-{self.run_id}")
+        self.stack = create_stack(
+            self.server,
+            self.cfg.model_dir,
+            self.cfg.variants,
+            bucket=f"audio-uploads-{self.run_id}",
+            table=f"predictions-{self.run_id}",
+        )
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMBDA_"))}
         for variant in self.cfg.variants:
-            env = {**base, **handler_env(self.server, self.stack, variant),
-                   "AWS_LAMBDA_LOG_FORMAT": "JSON",
-                   "AWS_LAMBDA_FUNCTION_NAME": f"local-{variant}",
-                   "AWS_LAMBDA_FUNCTION_VERSION": "1" if variant == SNAPSTART else "$LATEST",
-                   "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.cfg.memory_mb[variant]),
-                   "LAMBDA_TASK_ROOT": str(ROOT / "functions")}
+            env = {
+                **base,
+                **handler_env(self.server, self.stack, variant),
+                "AWS_LAMBDA_LOG_FORMAT": "JSON",
+                "AWS_LAMBDA_FUNCTION_NAME": f"local-{variant}",
+                "AWS_LAMBDA_FUNCTION_VERSION": "1" if variant == SNAPSTART else "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.cfg.memory_mb[variant]),
+                "LAMBDA_TASK_ROOT": str(ROOT / "functions"),
+            }
             snapshot = None
             if variant == SAGEMAKER:
-                self.serving = ServingProcess(self.cfg.model_dir, workers=self.cfg.serving_workers, log=self.log)
-                self.endpoint = {"startup_ms": self.serving.startup_ms,
-                                 "instance_type": self.cfg.sagemaker_instance_type,
-                                 "note": "local serving process; its startup stands in for the endpoint's"}
+                self.serving = ServingProcess(
+                    self.cfg.model_dir, workers=self.cfg.serving_workers, log=self.log
+                )
+                self.endpoint = {
+                    "startup_ms": self.serving.startup_ms,
+                    "instance_type": self.cfg.sagemaker_instance_type,
+                    "note": "local serving process; its startup stands in for the endpoint's",
+                }
                 env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = self.serving.url
             if variant == SNAPSTART:
                 self.snapshot = snapshot = Snapshot(HANDLERS[variant], env, self.log)
@@ -251,9 +287,20 @@ class Run:
         try:
             attempts = self.emulators[variant].invoke(event)
         except Exception as exc:  # an environment that cannot start
-            attempts = [{"error": {"errorMessage": str(exc)}, "cold": True, "duration_ms": None,
-                         "finished": time.perf_counter(), "startup_ms": None, "environment": None,
-                         "kind": None, "response": None, "request_id": None, "max_memory_mb": None}]
+            attempts = [
+                {
+                    "error": {"errorMessage": str(exc)},
+                    "cold": True,
+                    "duration_ms": None,
+                    "finished": time.perf_counter(),
+                    "startup_ms": None,
+                    "environment": None,
+                    "kind": None,
+                    "response": None,
+                    "request_id": None,
+                    "max_memory_mb": None,
+                }
+            ]
         for uri in objects:
             pending = self.pending.get(uri)
             if pending is None:
@@ -286,12 +333,19 @@ class Run:
                 slots.acquire()
                 key = f"{upload_prefix(variant)}{self.run_id}/{i:03d}-{sample}"
                 uri = f"s3://{self.stack.bucket}/{key}"
-                self.pending[uri] = {"variant": variant, "index": i, "sample": sample,
-                                     "true_label": manifest[sample], "uploaded": time.perf_counter()}
+                self.pending[uri] = {
+                    "variant": variant,
+                    "index": i,
+                    "sample": sample,
+                    "true_label": manifest[sample],
+                    "uploaded": time.perf_counter(),
+                }
                 self.done[uri] = threading.Event()
                 s3.upload_file(str(self.cfg.samples_dir / sample), self.stack.bucket, key)
                 uris.append(uri)
-                threading.Thread(target=self._release, args=(uri, slots, progress, task), daemon=True).start()
+                threading.Thread(
+                    target=self._release, args=(uri, slots, progress, task), daemon=True
+                ).start()
             for uri in uris:
                 self.done[uri].wait(self.cfg.timeout_s * 3 + 30)
 
@@ -307,7 +361,9 @@ class Run:
         des = TypeDeserializer()
         ddb = self.server.client("dynamodb")  # type: ignore[union-attr]
         items: dict[tuple[str, str], dict] = {}
-        for page in ddb.get_paginator("scan").paginate(TableName=self.stack.table, ConsistentRead=True):
+        for page in ddb.get_paginator("scan").paginate(
+            TableName=self.stack.table, ConsistentRead=True
+        ):
             for raw in page["Items"]:
                 item = {k: des.deserialize(v) for k, v in raw.items()}
                 items[(item["object"], item["predictor"])] = item
@@ -318,53 +374,70 @@ class Run:
             attempts = p.get("attempts", [])
             first = attempts[0] if attempts else {}
             # the attempt that wrote the item, else the last one
-            final = next((a for a in attempts if (item or {}).get("request_id") == a.get("request_id")),
-                         attempts[-1] if attempts else {})
+            final = next(
+                (a for a in attempts if (item or {}).get("request_id") == a.get("request_id")),
+                attempts[-1] if attempts else {},
+            )
             cold = bool(first.get("cold"))
             startup = first.get("startup_ms") if cold else None
             is_snap = first.get("kind") == "snapstart"
             duration = final.get("duration_ms")
-            responses = [r for a in attempts if isinstance(a.get("response"), dict)
-                         for r in a["response"].get("results", [])]
+            responses = [
+                r
+                for a in attempts
+                if isinstance(a.get("response"), dict)
+                for r in a["response"].get("results", [])
+            ]
             if item is None:
                 status = "lost"
             elif attempts and all(a.get("error") for a in attempts):
                 status = "failed"
             else:
                 status = item["status"]
-            records.append({
-                "variant": variant,
-                "object": uri,
-                "index": p["index"],
-                "sample": p["sample"],
-                "true_label": p["true_label"],
-                "label": (item or {}).get("label"),
-                "status": status,
-                "error": (item or {}).get("error") or (final.get("error") or {}).get("errorMessage"),
-                "cold": cold,
-                "init_ms": None if is_snap else startup,
-                "restore_ms": startup if is_snap else None,
-                "duration_ms": duration,
-                "billed_ms": billed_ms(duration) if duration else None,
-                "billed_init_ms": billed_ms(startup) if startup and not is_snap else 0,
-                "billed_restore_ms": billed_ms(startup) if startup and is_snap else 0,
-                "latency_ms": (duration + (startup or 0)) if duration is not None else None,
-                "e2e_ms": (final["finished"] - p["uploaded"]) * 1000 if final.get("finished") and item else None,
-                "max_memory_mb": first.get("max_memory_mb"),
-                "memory_mb": self.cfg.memory_mb[variant],
-                "environment": first.get("environment"),
-                "request_id": (item or {}).get("request_id"),
-                "attempts": len(attempts),
-                "duplicated": sum(r.get("status") == "duplicate" for r in responses),
-                "timings_ms": (item or {}).get("timings_ms"),
-            })
+            records.append(
+                {
+                    "variant": variant,
+                    "object": uri,
+                    "index": p["index"],
+                    "sample": p["sample"],
+                    "true_label": p["true_label"],
+                    "label": (item or {}).get("label"),
+                    "status": status,
+                    "error": (item or {}).get("error")
+                    or (final.get("error") or {}).get("errorMessage"),
+                    "cold": cold,
+                    "init_ms": None if is_snap else startup,
+                    "restore_ms": startup if is_snap else None,
+                    "duration_ms": duration,
+                    "billed_ms": billed_ms(duration) if duration else None,
+                    "billed_init_ms": billed_ms(startup) if startup and not is_snap else 0,
+                    "billed_restore_ms": billed_ms(startup) if startup and is_snap else 0,
+                    "latency_ms": (duration + (startup or 0)) if duration is not None else None,
+                    "e2e_ms": (final["finished"] - p["uploaded"]) * 1000
+                    if final.get("finished") and item
+                    else None,
+                    "max_memory_mb": first.get("max_memory_mb"),
+                    "memory_mb": self.cfg.memory_mb[variant],
+                    "environment": first.get("environment"),
+                    "request_id": (item or {}).get("request_id"),
+                    "attempts": len(attempts),
+                    "duplicated": sum(r.get("status") == "duplicate" for r in responses),
+                    "timings_ms": (item or {}).get("timings_ms"),
+                }
+            )
         records.sort(key=lambda r: (self.cfg.variants.index(r["variant"]), r["index"]))
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.cfg).items()}
         config["variants"] = list(self.cfg.variants)
         config["gap_indices"] = sorted(self.cfg.gap_indices())
         config["snapshot_init_ms"] = self.snapshot_init_ms
-        config["model_sha256"] = json.loads((self.cfg.model_dir / "model.json").read_text())["sha256"]
-        machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+        config["model_sha256"] = json.loads((self.cfg.model_dir / "model.json").read_text())[
+            "sha256"
+        ]
+        machine = {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        }
         return results.build("local", config, records, self.cfg.memory_mb, self.endpoint, machine)
 
     def close(self) -> None:
@@ -404,8 +477,14 @@ def run(cfg: LocalConfig, console: Console | None = None, quiet: bool = False) -
         # A shell starts background jobs with SIGINT ignored; Ctrl-C must still clean up.
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=console, disable=quiet) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=quiet,
+        ) as progress:
             setup = progress.add_task("start emulator, snapshot, serving app", total=None)
             run_.start()
             progress.update(setup, total=1, completed=1)
@@ -424,17 +503,29 @@ def main(args: Any) -> int:
     variants = tuple(v for v in VARIANTS if v in args.variants.split(","))
     unknown = set(args.variants.split(",")) - set(VARIANTS)
     if unknown or not variants:
-        console.print(f"[red]error:[/red] unknown variant(s) {', '.join(sorted(unknown))}; use {','.join(VARIANTS)}")
+        console.print(
+            f"[red]error:[/red] unknown variant(s) {', '.join(sorted(unknown))}; use {','.join(VARIANTS)}"
+        )
         return 2
     if args.requests < 1 or args.concurrency < 1 or args.rpm < 0:
         console.print("[red]error:[/red] --requests and --concurrency must be >= 1 and --rpm >= 0")
         return 2
-    memory = {v: defaults["proxy_mb"] if v == SAGEMAKER else defaults["lambda_mb"] for v in variants}
+    memory = {
+        v: defaults["proxy_mb"] if v == SAGEMAKER else defaults["lambda_mb"] for v in variants
+    }
     cfg = LocalConfig(
-        requests=args.requests, rpm=args.rpm, concurrency=args.concurrency, cold_starts=args.cold_starts,
-        idle_timeout_s=args.idle_timeout, variants=variants, seed=args.seed,
-        model_dir=Path(args.model_dir).resolve(), samples_dir=Path(args.samples).resolve(),
-        out_dir=Path(args.out).resolve(), memory_mb=memory, architecture=defaults["architecture"],
+        requests=args.requests,
+        rpm=args.rpm,
+        concurrency=args.concurrency,
+        cold_starts=args.cold_starts,
+        idle_timeout_s=args.idle_timeout,
+        variants=variants,
+        seed=args.seed,
+        model_dir=Path(args.model_dir).resolve(),
+        samples_dir=Path(args.samples).resolve(),
+        out_dir=Path(args.out).resolve(),
+        memory_mb=memory,
+        architecture=defaults["architecture"],
         sagemaker_instance_type=defaults["instance_type"],
     )
     console.print(Panel(BANNER, title="bench local", border_style="yellow"))
@@ -442,7 +533,9 @@ def main(args: Any) -> int:
     try:
         doc = run(cfg, console)
     except KeyboardInterrupt:
-        console.print("[yellow]Interrupted: every process started by this run was stopped.[/yellow]")
+        console.print(
+            "[yellow]Interrupted: every process started by this run was stopped.[/yellow]"
+        )
         return 130
     out = cfg.out_dir / "local.json"
     results.write(doc, out)
@@ -451,14 +544,20 @@ def main(args: Any) -> int:
     checks = doc["checks"]
     accuracy = "n/a" if checks["accuracy"] is None else f"{checks['accuracy']:.1%}"
     style = "green" if checks["lost"] == 0 and checks["duplicated"] == 0 else "red"
-    console.print(f"[{style}]lost items: {checks['lost']}, duplicated: {checks['duplicated']}[/{style}]; "
-                  f"prediction accuracy vs true labels: {accuracy}")
+    console.print(
+        f"[{style}]lost items: {checks['lost']}, duplicated: {checks['duplicated']}[/{style}]; "
+        f"prediction accuracy vs true labels: {accuracy}"
+    )
     if doc["endpoint"]:
-        console.print(f"SageMaker serving app startup (the endpoint's cold start, local): "
-                      f"{doc['endpoint']['startup_ms']:.0f} ms; SnapStart snapshot init: "
-                      f"{doc['config']['snapshot_init_ms'] or 0:.0f} ms")
-    console.print(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} and "
-                  + ", ".join(p.name for p in plots))
+        console.print(
+            f"SageMaker serving app startup (the endpoint's cold start, local): "
+            f"{doc['endpoint']['startup_ms']:.0f} ms; SnapStart snapshot init: "
+            f"{doc['config']['snapshot_init_ms'] or 0:.0f} ms"
+        )
+    console.print(
+        f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} and "
+        + ", ".join(p.name for p in plots)
+    )
     if getattr(args, "report", True):
         from .report import write_report
 

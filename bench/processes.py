@@ -48,9 +48,23 @@ class ServingProcess:
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sagemaker.serve", "--model-dir", str(model_dir),
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
-            cwd=ROOT, stdout=out, stderr=out, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "sagemaker.serve",
+                "--model-dir",
+                str(model_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
         )
         self.startup_ms = self._wait_ready(started)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,15 @@ from typing import Any
 from . import results
 from .cost import DEFAULT_RPM, CostModel, Pricing, plot, variants_from_results
 
-SECTIONS = ("Verdict", "Run configuration", "Latency", "Cost", "Crossovers", "Sensitivity",
-            "Assumptions and limits")
+SECTIONS = (
+    "Verdict",
+    "Run configuration",
+    "Latency",
+    "Cost",
+    "Crossovers",
+    "Sensitivity",
+    "Assumptions and limits",
+)
 
 
 def _rpm(x: float) -> str:
@@ -25,25 +31,39 @@ def verdict(doc: dict, cost: dict) -> list[str]:
     segs = cost["cheapest"]
     lines = []
     if len(segs) == 1:
-        lines.append(f"At every traffic level up to 100,000 requests per minute, **{labels[segs[0]['variant']]}** "
-                     "is the cheapest.")
+        lines.append(
+            f"At every traffic level up to 100,000 requests per minute, **{labels[segs[0]['variant']]}** "
+            "is the cheapest."
+        )
     else:
         first = segs[0]
-        lines.append(f"Below {_rpm(first['to_rpm'])}, use **{labels[first['variant']]}**: it is the cheapest.")
+        lines.append(
+            f"Below {_rpm(first['to_rpm'])}, use **{labels[first['variant']]}**: it is the cheapest."
+        )
         for seg in segs[1:]:
             upper = f" up to {seg['to_rpm']:,.1f} RPM" if seg["to_rpm"] else ""
-            lines.append(f"Above {seg['from_rpm']:,.1f} RPM{upper}, use **{labels[seg['variant']]}**.")
+            lines.append(
+                f"Above {seg['from_rpm']:,.1f} RPM{upper}, use **{labels[seg['variant']]}**."
+            )
     summary = doc["summary"]
     timed = {v: s for v, s in summary.items() if s["median_ms"] is not None}
     if timed:
         fastest = min(timed, key=lambda v: timed[v]["median_ms"])
-        lines.append(f"Fastest median latency in this run: **{fastest}** ({timed[fastest]['median_ms']:,.1f} ms).")
+        lines.append(
+            f"Fastest median latency in this run: **{fastest}** ({timed[fastest]['median_ms']:,.1f} ms)."
+        )
         cold = {v: s["cold_mean_ms"] for v, s in timed.items() if s["cold_mean_ms"] is not None}
         if cold:
-            lines.append("Mean cold-start latency: " + ", ".join(f"{v} {ms:,.0f} ms" for v, ms in cold.items()) + ".")
+            lines.append(
+                "Mean cold-start latency: "
+                + ", ".join(f"{v} {ms:,.0f} ms" for v, ms in cold.items())
+                + "."
+            )
     if doc["target"] == "local":
-        lines.append("These latencies come from a local emulation; the thresholds use its billed durations. "
-                     "Re-run `python -m bench report` on a `bench aws` results file before deciding.")
+        lines.append(
+            "These latencies come from a local emulation; the thresholds use its billed durations. "
+            "Re-run `python -m bench report` on a `bench aws` results file before deciding."
+        )
     return lines
 
 
@@ -51,7 +71,11 @@ def _config_rows(doc: dict) -> str:
     rows = ["| setting | value |", "|---|---|"]
     for key, value in doc["config"].items():
         if isinstance(value, (dict, list)):
-            value = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else ", ".join(map(str, value))
+            value = (
+                ", ".join(f"{k}={v}" for k, v in value.items())
+                if isinstance(value, dict)
+                else ", ".join(map(str, value))
+            )
         rows.append(f"| {key} | {value} |")
     if doc.get("endpoint"):
         rows.append(f"| endpoint | {', '.join(f'{k}={v}' for k, v in doc['endpoint'].items())} |")
@@ -66,31 +90,56 @@ def _money(x: float) -> str:
 
 def _cost_tables(cost: dict) -> str:
     names = [v["name"] for v in cost["variants"]]
-    head = "| traffic | " + " | ".join(v["label"] for v in cost["variants"]) + " |\n|---|" + "---:|" * len(names)
+    head = (
+        "| traffic | "
+        + " | ".join(v["label"] for v in cost["variants"])
+        + " |\n|---|"
+        + "---:|" * len(names)
+    )
     rows = [
-        "| price per 1M requests | " + " | ".join(_money(v["per_million"]) for v in cost["variants"]) + " |",
-        "| fixed monthly | " + " | ".join(_money(v["fixed_monthly"]) for v in cost["variants"]) + " |",
+        "| price per 1M requests | "
+        + " | ".join(_money(v["per_million"]) for v in cost["variants"])
+        + " |",
+        "| fixed monthly | "
+        + " | ".join(_money(v["fixed_monthly"]) for v in cost["variants"])
+        + " |",
     ]
     for level in cost["levels"]:
         totals = level["totals"]
         best = min(totals, key=totals.get)
         cells = [f"**{_money(totals[n])}**" if n == best else _money(totals[n]) for n in names]
-        rows.append(f"| {level['rpm']:g} RPM ({level['requests_per_month'] / 1e6:.2f}M req/mo) | "
-                    + " | ".join(cells) + " |")
-    parts = ["| component per 1M requests | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names)]
+        rows.append(
+            f"| {level['rpm']:g} RPM ({level['requests_per_month'] / 1e6:.2f}M req/mo) | "
+            + " | ".join(cells)
+            + " |"
+        )
+    parts = [
+        "| component per 1M requests | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names)
+    ]
     keys = sorted({k for v in cost["variants"] for k in v["breakdown_per_million"]})
     for k in keys:
-        parts.append(f"| {k.replace('_', ' ')} | "
-                     + " | ".join(_money(v["breakdown_per_million"].get(k, 0.0)) for v in cost["variants"]) + " |")
-    return "\n".join([head, *rows]) + "\n\nWhere the money goes (1M requests in a month, fixed costs included):\n\n" + "\n".join(parts)
+        parts.append(
+            f"| {k.replace('_', ' ')} | "
+            + " | ".join(_money(v["breakdown_per_million"].get(k, 0.0)) for v in cost["variants"])
+            + " |"
+        )
+    return (
+        "\n".join([head, *rows])
+        + "\n\nWhere the money goes (1M requests in a month, fixed costs included):\n\n"
+        + "\n".join(parts)
+    )
 
 
 def _crossovers(cost: dict) -> str:
     rows = ["| pair | RPM | requests / month | cheaper below | note |", "|---|---:|---:|---|---|"]
     for x in cost["crossovers"]:
         rpm = "never" if x["rpm"] is None else f"{x['rpm']:,.1f}"
-        per_month = "-" if x["requests_per_month"] is None else f"{x['requests_per_month'] / 1e6:,.2f}M"
-        rows.append(f"| {x['a']} vs {x['b']} | {rpm} | {per_month} | {x['cheaper_below'] or '-'} | {x['reason']} |")
+        per_month = (
+            "-" if x["requests_per_month"] is None else f"{x['requests_per_month'] / 1e6:,.2f}M"
+        )
+        rows.append(
+            f"| {x['a']} vs {x['b']} | {rpm} | {per_month} | {x['cheaper_below'] or '-'} | {x['reason']} |"
+        )
     return "\n".join(rows)
 
 
@@ -98,14 +147,22 @@ def _sensitivity(cost: dict) -> str:
     s = cost.get("sensitivity")
     if not s:
         return "Not applicable: the run has no pair of a Lambda variant and a fixed-cost endpoint."
-    head = (f"Crossover RPM of **{s['lambda']}** against **{s['fixed']}** when the billed duration (rows) "
-            "or the memory size (columns) changes, all else equal. More memory also buys CPU, so a real "
-            "change of memory moves the duration too: use `bench tune` to measure that.\n\n")
-    rows = ["| billed ms | " + " | ".join(f"{m} MB" for m in s["memories_mb"]) + " |",
-            "|---:|" + "---:|" * len(s["memories_mb"])]
+    head = (
+        f"Crossover RPM of **{s['lambda']}** against **{s['fixed']}** when the billed duration (rows) "
+        "or the memory size (columns) changes, all else equal. More memory also buys CPU, so a real "
+        "change of memory moves the duration too: use `bench tune` to measure that.\n\n"
+    )
+    rows = [
+        "| billed ms | " + " | ".join(f"{m} MB" for m in s["memories_mb"]) + " |",
+        "|---:|" + "---:|" * len(s["memories_mb"]),
+    ]
     for d, row in s["crossover_rpm"].items():
         cells = [row.get(m, row.get(str(m))) for m in s["memories_mb"]]
-        rows.append(f"| {float(d):g} | " + " | ".join("never" if c is None else f"{c:,.1f}" for c in cells) + " |")
+        rows.append(
+            f"| {float(d):g} | "
+            + " | ".join("never" if c is None else f"{c:,.1f}" for c in cells)
+            + " |"
+        )
     return head + "\n".join(rows)
 
 
@@ -115,9 +172,20 @@ def _assumptions(doc: dict, cost: dict, cold_override: float | None) -> list[str
         "(`bench/pricing.json`; SageMaker instance prices are from secondary sources). "
         f"A month is {cost['hours_per_month']:.0f} hours.",
         "Traffic is steady: the same rate all month. Bursty traffic changes the cold-start share.",
-        ("Cold-start share: " + (f"{cold_override:.1%} (given)" if cold_override is not None else
-         ", ".join(f"{v['name']} {v['cold_fraction']:.1%}" for v in cost["variants"]) + " (measured in this run"
-         + ("; the local schedule forces cold starts, so this overstates a busy service)" if doc["target"] == "local" else ")"))),
+        (
+            "Cold-start share: "
+            + (
+                f"{cold_override:.1%} (given)"
+                if cold_override is not None
+                else ", ".join(f"{v['name']} {v['cold_fraction']:.1%}" for v in cost["variants"])
+                + " (measured in this run"
+                + (
+                    "; the local schedule forces cold starts, so this overstates a busy service)"
+                    if doc["target"] == "local"
+                    else ")"
+                )
+            )
+        ),
         "On-demand cold starts bill their INIT phase as duration (since August 2025). SnapStart bills a "
         "cache charge for one active published version all month, plus a restore charge per GB and the "
         "billed restore duration per restore.",
@@ -126,9 +194,11 @@ def _assumptions(doc: dict, cost: dict, cold_override: float | None) -> list[str
         "CloudWatch Logs ingestion and ECR storage are not included (small for this workload).",
     ]
     if doc["target"] == "local":
-        notes.append("This is a local emulation: Firecracker restore, network latency to AWS and the CPU share "
-                     "Lambda gives each memory size are not reproduced; billed durations were measured on this "
-                     "machine's CPUs.")
+        notes.append(
+            "This is a local emulation: Firecracker restore, network latency to AWS and the CPU share "
+            "Lambda gives each memory size are not reproduced; billed durations were measured on this "
+            "machine's CPUs."
+        )
     return notes
 
 
@@ -149,8 +219,13 @@ table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px soli
 th{background:#f3f3f3}img{max-width:100%}code{background:#f3f3f3;padding:0 .2em}"""
 
 
-def write_report(doc: dict, out_dir: Path, prices: Path | None = None, cold_fraction: float | None = None,
-                 rpm: tuple[float, ...] = DEFAULT_RPM) -> tuple[Path, Path]:
+def write_report(
+    doc: dict,
+    out_dir: Path,
+    prices: Path | None = None,
+    cold_fraction: float | None = None,
+    rpm: tuple[float, ...] = DEFAULT_RPM,
+) -> tuple[Path, Path]:
     """Write report.md and report.html (with the plots) into ``out_dir``."""
     import markdown
 
@@ -163,26 +238,37 @@ def write_report(doc: dict, out_dir: Path, prices: Path | None = None, cold_frac
     cost_log = plot(cost, out_dir / "cost_log.png", log=True, max_rpm=top)
     body = [
         f"# Serverless audio inference: {doc['target']} run of {doc['created_at']}",
-        "## Verdict", *[f"- {line}" for line in verdict(doc, cost)],
-        "## Run configuration", _config_rows(doc),
+        "## Verdict",
+        *[f"- {line}" for line in verdict(doc, cost)],
+        "## Run configuration",
+        _config_rows(doc),
         "## Latency",
         "Latency is what a caller of the function sees: init or restore plus duration on a cold start, "
         "duration otherwise. e2e is upload until the prediction is in DynamoDB.",
         results.latency_markdown(doc),
         f"Lost items: {doc['checks']['lost']}, duplicated: {doc['checks']['duplicated']}, prediction accuracy: "
-        + ("n/a" if doc["checks"]["accuracy"] is None else f"{doc['checks']['accuracy']:.1%}") + ".",
+        + ("n/a" if doc["checks"]["accuracy"] is None else f"{doc['checks']['accuracy']:.1%}")
+        + ".",
         *[f"![{p.stem}]({p.name})" for p in latency_plots],
-        "## Cost", _cost_tables(cost), f"![cost]({cost_plot.name})", f"![cost, log scales]({cost_log.name})",
-        "## Crossovers", _crossovers(cost),
-        "## Sensitivity", _sensitivity(cost),
-        "## Assumptions and limits", *[f"- {n}" for n in _assumptions(doc, cost, cold_fraction)],
+        "## Cost",
+        _cost_tables(cost),
+        f"![cost]({cost_plot.name})",
+        f"![cost, log scales]({cost_log.name})",
+        "## Crossovers",
+        _crossovers(cost),
+        "## Sensitivity",
+        _sensitivity(cost),
+        "## Assumptions and limits",
+        *[f"- {n}" for n in _assumptions(doc, cost, cold_fraction)],
     ]
     text = "\n\n".join(body) + "\n"
     md_path = out_dir / "report.md"
     md_path.write_text(text)
     html = markdown.markdown(text, extensions=["tables"])
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Inference cost report</title>"
-            f"<style>{CSS}</style></head><body>{html}</body></html>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Inference cost report</title>"
+        f"<style>{CSS}</style></head><body>{html}</body></html>"
+    )
     html_path = out_dir / "report.html"
     html_path.write_text(_embed_images(page, out_dir))
     return md_path, html_path
@@ -199,7 +285,9 @@ def main(args: Any) -> int:
         doc = results.load(Path(args.results))
         out = Path(args.out) if args.out else Path(args.results).parent
         rpm = tuple(float(x) for x in args.rpm.split(","))
-        md, html = write_report(doc, out, Path(args.prices) if args.prices else None, args.cold_fraction, rpm)
+        md, html = write_report(
+            doc, out, Path(args.prices) if args.prices else None, args.cold_fraction, rpm
+        )
     except (results.ResultsError, CostInputError) as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 2

@@ -47,10 +47,29 @@ RECORD_FIELDS = {
     "request_id": "Lambda request id (joins logs and items)",
 }
 SUMMARY_FIELDS = (
-    "count", "ok", "errors", "lost", "duplicated", "mean_ms", "median_ms", "std_ms", "p90_ms",
-    "p99_ms", "cold_starts", "cold_fraction", "cold_mean_ms", "warm_median_ms", "e2e_median_ms",
-    "e2e_p90_ms", "duration_median_ms", "billed_ms_mean", "billed_init_ms_mean",
-    "billed_restore_ms_mean", "memory_mb", "max_memory_used_mb", "accuracy",
+    "count",
+    "ok",
+    "errors",
+    "lost",
+    "duplicated",
+    "mean_ms",
+    "median_ms",
+    "std_ms",
+    "p90_ms",
+    "p99_ms",
+    "cold_starts",
+    "cold_fraction",
+    "cold_mean_ms",
+    "warm_median_ms",
+    "e2e_median_ms",
+    "e2e_p90_ms",
+    "duration_median_ms",
+    "billed_ms_mean",
+    "billed_init_ms_mean",
+    "billed_restore_ms_mean",
+    "memory_mb",
+    "max_memory_used_mb",
+    "accuracy",
 )
 
 
@@ -73,7 +92,9 @@ def summarize(records: list[dict], memory_mb: dict[str, int]) -> dict[str, dict]
     out: dict[str, dict] = {}
     for variant in dict.fromkeys(r["variant"] for r in records):
         rows = [r for r in records if r["variant"] == variant]
-        done = [r for r in rows if r["status"] in ("ok", "error") and r.get("latency_ms") is not None]
+        done = [
+            r for r in rows if r["status"] in ("ok", "error") and r.get("latency_ms") is not None
+        ]
         latency = [r["latency_ms"] for r in done]
         cold = [r for r in done if r["cold"]]
         warm = [r["latency_ms"] for r in done if not r["cold"]]
@@ -97,19 +118,35 @@ def summarize(records: list[dict], memory_mb: dict[str, int]) -> dict[str, dict]
             "warm_median_ms": statistics.median(warm) if warm else None,
             "e2e_median_ms": statistics.median(e2e) if e2e else None,
             "e2e_p90_ms": percentile(e2e, 90),
-            "duration_median_ms": statistics.median([r["duration_ms"] for r in done]) if done else None,
+            "duration_median_ms": statistics.median([r["duration_ms"] for r in done])
+            if done
+            else None,
             "billed_ms_mean": _mean([r["billed_ms"] for r in done]),
-            "billed_init_ms_mean": _mean([r["billed_init_ms"] for r in cold if r.get("billed_init_ms")]) or 0.0,
-            "billed_restore_ms_mean": _mean([r["billed_restore_ms"] for r in cold if r.get("billed_restore_ms")]) or 0.0,
+            "billed_init_ms_mean": _mean(
+                [r["billed_init_ms"] for r in cold if r.get("billed_init_ms")]
+            )
+            or 0.0,
+            "billed_restore_ms_mean": _mean(
+                [r["billed_restore_ms"] for r in cold if r.get("billed_restore_ms")]
+            )
+            or 0.0,
             "memory_mb": memory_mb.get(variant),
             "max_memory_used_mb": max(memory) if memory else None,
-            "accuracy": (sum(r["label"] == r["true_label"] for r in labelled) / len(labelled)) if labelled else None,
+            "accuracy": (sum(r["label"] == r["true_label"] for r in labelled) / len(labelled))
+            if labelled
+            else None,
         }
     return out
 
 
-def build(target: str, config: dict, records: list[dict], memory_mb: dict[str, int],
-          endpoint: dict | None = None, machine: dict | None = None) -> dict:
+def build(
+    target: str,
+    config: dict,
+    records: list[dict],
+    memory_mb: dict[str, int],
+    endpoint: dict | None = None,
+    machine: dict | None = None,
+) -> dict:
     """Assemble a results document."""
     summary = summarize(records, memory_mb)
     ok = [r for r in records if r["status"] == "ok" and r.get("true_label")]
@@ -137,7 +174,9 @@ class ResultsError(ValueError):
 def validate(doc: dict) -> dict:
     """Check the shape of a results document; return it."""
     if doc.get("schema") != SCHEMA:
-        raise ResultsError(f"not a results file of this kit (schema {doc.get('schema')!r}, expected {SCHEMA})")
+        raise ResultsError(
+            f"not a results file of this kit (schema {doc.get('schema')!r}, expected {SCHEMA})"
+        )
     for key in ("target", "config", "summary", "invocations", "checks"):
         if key not in doc:
             raise ResultsError(f"results file has no {key!r} section")
@@ -157,7 +196,9 @@ def load(path: Path) -> dict:
     try:
         return validate(json.loads(Path(path).read_text()))
     except FileNotFoundError:
-        raise ResultsError(f"{path} does not exist: run `python -m bench local` (or `bench aws`) first") from None
+        raise ResultsError(
+            f"{path} does not exist: run `python -m bench local` (or `bench aws`) first"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{path} is not JSON: {exc}") from None
 
@@ -176,21 +217,50 @@ def latency_table(doc: dict) -> Any:
     """The seed article's table (mean, median, std) plus tails, cold starts and losses."""
     from rich.table import Table
 
-    table = Table(title=f"Latency per variant ({doc['target']} run, ms; cold = init/restore + duration)")
-    for col in ("variant", "n", "mean", "median", "std", "p90", "p99", "cold starts",
-                "cold mean", "warm median", "e2e median", "errors", "lost"):
+    table = Table(
+        title=f"Latency per variant ({doc['target']} run, ms; cold = init/restore + duration)"
+    )
+    for col in (
+        "variant",
+        "n",
+        "mean",
+        "median",
+        "std",
+        "p90",
+        "p99",
+        "cold starts",
+        "cold mean",
+        "warm median",
+        "e2e median",
+        "errors",
+        "lost",
+    ):
         table.add_column(col, justify="left" if col == "variant" else "right")
     for variant, s in doc["summary"].items():
-        table.add_row(variant, str(s["count"]), _ms(s["mean_ms"]), _ms(s["median_ms"]), _ms(s["std_ms"]),
-                      _ms(s["p90_ms"]), _ms(s["p99_ms"]), str(s["cold_starts"]), _ms(s["cold_mean_ms"]),
-                      _ms(s["warm_median_ms"]), _ms(s["e2e_median_ms"]), str(s["errors"]), str(s["lost"]))
+        table.add_row(
+            variant,
+            str(s["count"]),
+            _ms(s["mean_ms"]),
+            _ms(s["median_ms"]),
+            _ms(s["std_ms"]),
+            _ms(s["p90_ms"]),
+            _ms(s["p99_ms"]),
+            str(s["cold_starts"]),
+            _ms(s["cold_mean_ms"]),
+            _ms(s["warm_median_ms"]),
+            _ms(s["e2e_median_ms"]),
+            str(s["errors"]),
+            str(s["lost"]),
+        )
     return table
 
 
 def latency_markdown(doc: dict) -> str:
     """The same table as Markdown (for the report)."""
-    head = ("| variant | n | mean | median | std | p90 | p99 | cold starts | cold mean | warm median "
-            "| e2e median | errors | lost |\n|---|" + "---:|" * 12)
+    head = (
+        "| variant | n | mean | median | std | p90 | p99 | cold starts | cold mean | warm median "
+        "| e2e median | errors | lost |\n|---|" + "---:|" * 12
+    )
     rows = [
         f"| {v} | {s['count']} | {_ms(s['mean_ms'])} | {_ms(s['median_ms'])} | {_ms(s['std_ms'])} | "
         f"{_ms(s['p90_ms'])} | {_ms(s['p99_ms'])} | {s['cold_starts']} | {_ms(s['cold_mean_ms'])} | "
@@ -216,11 +286,24 @@ def plot_latency(doc: dict, out_dir: Path) -> list[Path]:
     for variant in doc["summary"]:
         rows = [r for r in records if r["variant"] == variant]
         color = COLORS.get(variant)
-        ax.plot([r["index"] for r in rows], [r["latency_ms"] for r in rows], "-", marker=".",
-                color=color, label=variant, linewidth=1)
+        ax.plot(
+            [r["index"] for r in rows],
+            [r["latency_ms"] for r in rows],
+            "-",
+            marker=".",
+            color=color,
+            label=variant,
+            linewidth=1,
+        )
         cold = [r for r in rows if r["cold"]]
-        ax.scatter([r["index"] for r in cold], [r["latency_ms"] for r in cold], s=120,
-                   facecolors="none", edgecolors=color, linewidths=2)
+        ax.scatter(
+            [r["index"] for r in cold],
+            [r["latency_ms"] for r in cold],
+            s=120,
+            facecolors="none",
+            edgecolors=color,
+            linewidths=2,
+        )
     ax.scatter([], [], s=120, facecolors="none", edgecolors="black", label="cold start")
     ax.set_yscale("log")
     ax.set_xlabel("invocation (schedule order)")

@@ -103,13 +103,19 @@ class RuntimeAPI:
                     item.dispatched = time.perf_counter()
                     api.current[item.request_id] = item
                     body = json.dumps(item.event).encode()
-                    self._reply(200, body, {
-                        "Lambda-Runtime-Aws-Request-Id": item.request_id,
-                        "Lambda-Runtime-Deadline-Ms": str(int((time.time() + timeout_s) * 1000)),
-                        "Lambda-Runtime-Invoked-Function-Arn": function_arn,
-                        "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{item.request_id[:24]}",
-                        "Content-Type": "application/json",
-                    })
+                    self._reply(
+                        200,
+                        body,
+                        {
+                            "Lambda-Runtime-Aws-Request-Id": item.request_id,
+                            "Lambda-Runtime-Deadline-Ms": str(
+                                int((time.time() + timeout_s) * 1000)
+                            ),
+                            "Lambda-Runtime-Invoked-Function-Arn": function_arn,
+                            "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{item.request_id[:24]}",
+                            "Content-Type": "application/json",
+                        },
+                    )
                 elif self.path == f"{API}/restore/next":
                     self._reply(200)
                 else:
@@ -159,7 +165,10 @@ class RuntimeAPI:
             if item is not None:
                 stranded.append(item)
         for item in stranded:
-            item.error = {"errorType": "EnvironmentStopped", "errorMessage": "the environment was stopped"}
+            item.error = {
+                "errorType": "EnvironmentStopped",
+                "errorMessage": "the environment was stopped",
+            }
             item.finished = time.perf_counter()
             item.done.set()
         if not self.first_next.is_set():  # a start in progress fails now, not at its timeout
@@ -191,7 +200,9 @@ class ExecutionEnvironment:
 
     kind = "on-demand"
 
-    def __init__(self, name: str, handler: str, env: dict[str, str], timeout_s: float, log: Path) -> None:
+    def __init__(
+        self, name: str, handler: str, env: dict[str, str], timeout_s: float, log: Path
+    ) -> None:
         self.name = name
         self.handler = handler
         self.api = RuntimeAPI(f"arn:aws:lambda:us-east-1:000000000000:function:{name}", timeout_s)
@@ -212,14 +223,20 @@ class ExecutionEnvironment:
         out = open(self.log, "ab")  # noqa: SIM115  (kept open by the child)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "awslambdaric", self.handler],
-            cwd=FUNCTIONS_DIR, env=env, stdout=out, stderr=out, start_new_session=True,
+            cwd=FUNCTIONS_DIR,
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
         )
         self.pid = self.proc.pid
         self._wait_ready(started)
 
     def _wait_ready(self, started: float) -> None:
         if not self.api.first_next.wait(self.timeout_s):
-            raise EnvironmentFailed(f"{self.name}: no /next within {self.timeout_s:.0f} s (init timeout)")
+            raise EnvironmentFailed(
+                f"{self.name}: no /next within {self.timeout_s:.0f} s (init timeout)"
+            )
         if self.api.failed.is_set():
             raise EnvironmentFailed(f"{self.name}: init failed: {self.api.init_error}")
         self.startup_ms = (self.api.first_next_at - started) * 1000
@@ -229,7 +246,10 @@ class ExecutionEnvironment:
         item = Invocation(event)
         self.api.pending.put(item)
         if not item.done.wait(self.timeout_s):
-            item.error = {"errorType": "Timeout", "errorMessage": f"timed out after {self.timeout_s} s"}
+            item.error = {
+                "errorType": "Timeout",
+                "errorMessage": f"timed out after {self.timeout_s} s",
+            }
             item.finished = time.perf_counter()
             self.stop()  # Lambda discards an environment after a timeout
         self.invocations += 1
@@ -256,9 +276,17 @@ class Snapshot:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.snapstart_zygote", handler],
             cwd=FUNCTIONS_DIR,
-            env={**env, "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start", "ZYGOTE_REPLY_FD": str(write_fd),
-                 "PYTHONPATH": os.pathsep.join([str(FUNCTIONS_DIR), str(ROOT)])},
-            stdin=subprocess.PIPE, stdout=out, stderr=out, pass_fds=(write_fd,), start_new_session=True,
+            env={
+                **env,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
+                "ZYGOTE_REPLY_FD": str(write_fd),
+                "PYTHONPATH": os.pathsep.join([str(FUNCTIONS_DIR), str(ROOT)]),
+            },
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=out,
+            pass_fds=(write_fd,),
+            start_new_session=True,
             text=True,
         )
         os.close(write_fd)
@@ -274,7 +302,9 @@ class Snapshot:
         ready, _, _ = select.select([self.replies], [], [], timeout_s)
         line = self.replies.readline() if ready else ""
         if not line:
-            raise EnvironmentFailed("the SnapStart snapshot process failed during init (see the run log)")
+            raise EnvironmentFailed(
+                "the SnapStart snapshot process failed during init (see the run log)"
+            )
         return line
 
     def fork(self, address: str) -> int:
@@ -296,8 +326,15 @@ class RestoredEnvironment(ExecutionEnvironment):
 
     kind = "snapstart"
 
-    def __init__(self, name: str, snapshot: Snapshot, handler: str, env: dict[str, str],
-                 timeout_s: float, log: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        snapshot: Snapshot,
+        handler: str,
+        env: dict[str, str],
+        timeout_s: float,
+        log: Path,
+    ) -> None:
         super().__init__(name, handler, env, timeout_s, log)
         self.snapshot = snapshot
 

@@ -31,8 +31,12 @@ from rich.table import Table
 from .emulator import MotoServer, create_stack, handler_env
 from .processes import ROOT, ServingProcess
 
-TARGETS = {"cold_init_ratio": ("<=", 1.3), "warm_core_ratio": ("<=", 1.15),
-           "torch_cold_ratio": (">=", 4.0), "serving_ratio": (">=", 0.7)}
+TARGETS = {
+    "cold_init_ratio": ("<=", 1.3),
+    "warm_core_ratio": ("<=", 1.15),
+    "torch_cold_ratio": (">=", 4.0),
+    "serving_ratio": (">=", 0.7),
+}
 
 _OURS = """
 import time, json, io
@@ -76,8 +80,14 @@ print(json.dumps({{"init_ms": init * 1000, "first_ms": (time.perf_counter() - t1
 
 
 def _run(code: str, env: dict[str, str]) -> dict:
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions", env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "functions",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -89,8 +99,9 @@ def _wav(path: Path, seconds: float, rate: int, channels: int) -> bytes:
 
     t = np.arange(int(seconds * rate)) / rate
     mono = 0.3 * np.sin(2 * np.pi * 440 * t)
-    soundfile.write(path, mono if channels == 1 else np.stack([mono] * channels, 1), rate,
-                    subtype="PCM_16")
+    soundfile.write(
+        path, mono if channels == 1 else np.stack([mono] * channels, 1), rate, subtype="PCM_16"
+    )
     return path.read_bytes()
 
 
@@ -101,9 +112,14 @@ def cold_starts(model_dir: Path, work: Path, repeats: int, progress: Progress) -
     server = MotoServer()
     try:
         stack = create_stack(server, model_dir, variants=("standard",))
-        server.client("s3").upload_file(str(model_dir / "checkpoint.pt"), stack.bucket, "model/checkpoint.pt")
-        env = {**os.environ, **handler_env(server, stack, "standard"),
-               "CHECKPOINT_S3_URI": f"s3://{stack.bucket}/model/checkpoint.pt"}
+        server.client("s3").upload_file(
+            str(model_dir / "checkpoint.pt"), stack.bucket, "model/checkpoint.pt"
+        )
+        env = {
+            **os.environ,
+            **handler_env(server, stack, "standard"),
+            "CHECKPOINT_S3_URI": f"s3://{stack.bucket}/model/checkpoint.pt",
+        }
         ours, floor, torch_runs = [], [], []
         task = progress.add_task("cold starts (fresh processes)", total=repeats * 3)
         for _ in range(repeats):
@@ -159,10 +175,12 @@ def warm_core(model_dir: Path, work: Path, iterations: int, progress: Progress) 
             model.predict(waveform)
             alone.append(time.perf_counter() - t)
             progress.advance(task)
-        out[label] = {"core_ms": 1000 * float(np.median(full)),
-                      "inference_ms": 1000 * float(np.median(infer)),
-                      "inference_alone_ms": 1000 * float(np.median(alone)),
-                      "ratio": float(np.median(full) / np.median(infer))}
+        out[label] = {
+            "core_ms": 1000 * float(np.median(full)),
+            "inference_ms": 1000 * float(np.median(infer)),
+            "inference_alone_ms": 1000 * float(np.median(alone)),
+            "ratio": float(np.median(full) / np.median(infer)),
+        }
     return {"warm_core_ratio": out["16k_mono"]["ratio"], "warm_core": out}
 
 
@@ -190,8 +208,9 @@ def serving(model_dir: Path, work: Path, seconds: float, progress: Progress) -> 
 
     def client() -> None:
         while time.perf_counter() < deadline:
-            request = urllib.request.Request(f"{server.url}/invocations", data=data,
-                                             headers={"Content-Type": "audio/wav"})
+            request = urllib.request.Request(
+                f"{server.url}/invocations", data=data, headers={"Content-Type": "audio/wav"}
+            )
             with urllib.request.urlopen(request, timeout=30) as response:
                 response.read()
             with lock:
@@ -208,8 +227,12 @@ def serving(model_dir: Path, work: Path, seconds: float, progress: Progress) -> 
     finally:
         server.stop()
     progress.advance(task)
-    return {"raw_runs_per_s": raw, "http_requests_per_s": http, "serving_ratio": http / raw,
-            "serving_startup_ms": server.startup_ms}
+    return {
+        "raw_runs_per_s": raw,
+        "http_requests_per_s": http,
+        "serving_ratio": http / raw,
+        "serving_startup_ms": server.startup_ms,
+    }
 
 
 def packages(progress: Progress) -> dict:
@@ -220,9 +243,12 @@ def packages(progress: Progress) -> dict:
     out = {}
     for arch in ("x86_64", "arm64"):
         pkg = build_package(arch)
-        out[arch] = {"zipped_mb": pkg.zipped_bytes / 2**20, "unzipped_mb": pkg.unzipped_bytes / 2**20,
-                     "within_limits": pkg.zipped_bytes <= DIRECT_UPLOAD_LIMIT
-                     and pkg.unzipped_bytes <= UNZIPPED_LIMIT}
+        out[arch] = {
+            "zipped_mb": pkg.zipped_bytes / 2**20,
+            "unzipped_mb": pkg.unzipped_bytes / 2**20,
+            "within_limits": pkg.zipped_bytes <= DIRECT_UPLOAD_LIMIT
+            and pkg.unzipped_bytes <= UNZIPPED_LIMIT,
+        }
         progress.advance(task)
     return {"packages": out}
 
@@ -231,8 +257,10 @@ def main(args) -> int:
     """Run every figure, print the table, write build/bench.json."""
     model_dir = Path(args.model_dir).resolve()
     if not (model_dir / "model.onnx").exists() or not (model_dir / "checkpoint.pt").exists():
-        print(f"error: {model_dir} needs model.onnx and checkpoint.pt: run `make model` first",
-              file=sys.stderr)
+        print(
+            f"error: {model_dir} needs model.onnx and checkpoint.pt: run `make model` first",
+            file=sys.stderr,
+        )
         return 2
     work = (Path(args.out).parent / "bench-work").resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -253,27 +281,43 @@ def main(args) -> int:
         ok = figures[name] <= limit if op == "<=" else figures[name] >= limit
         return f"{op} {limit} {'[green]met[/green]' if ok else '[red]missed[/red]'}"
 
-    table.add_row("cold init ratio", f"{figures['cold_init_ratio']:.2f}",
-                  f"{figures['handler_init_ms']:.0f} ms vs floor {figures['floor_init_ms']:.0f} ms; "
-                  f"{figures['cold_init_ratio_vs_s3_floor']:.2f} vs floor + S3 client and model GET "
-                  f"({figures['floor_with_s3_ms']:.0f} ms)",
-                  verdict("cold_init_ratio"))
+    table.add_row(
+        "cold init ratio",
+        f"{figures['cold_init_ratio']:.2f}",
+        f"{figures['handler_init_ms']:.0f} ms vs floor {figures['floor_init_ms']:.0f} ms; "
+        f"{figures['cold_init_ratio_vs_s3_floor']:.2f} vs floor + S3 client and model GET "
+        f"({figures['floor_with_s3_ms']:.0f} ms)",
+        verdict("cold_init_ratio"),
+    )
     w = figures["warm_core"]
-    table.add_row("warm core ratio", f"{figures['warm_core_ratio']:.2f}",
-                  f"16k mono {w['16k_mono']['core_ms']:.1f}/{w['16k_mono']['inference_ms']:.1f} ms; "
-                  f"44.1k stereo {w['44k_stereo']['ratio']:.2f} "
-                  f"({w['44k_stereo']['core_ms']:.1f}/{w['44k_stereo']['inference_ms']:.1f} ms)",
-                  verdict("warm_core_ratio"))
-    table.add_row("torch cold start / ours", f"{figures['torch_cold_ratio']:.1f}",
-                  f"{figures['torch_cold_start_ms']:.0f} ms vs {figures['ours_cold_start_ms']:.0f} ms",
-                  verdict("torch_cold_ratio"))
+    table.add_row(
+        "warm core ratio",
+        f"{figures['warm_core_ratio']:.2f}",
+        f"16k mono {w['16k_mono']['core_ms']:.1f}/{w['16k_mono']['inference_ms']:.1f} ms; "
+        f"44.1k stereo {w['44k_stereo']['ratio']:.2f} "
+        f"({w['44k_stereo']['core_ms']:.1f}/{w['44k_stereo']['inference_ms']:.1f} ms)",
+        verdict("warm_core_ratio"),
+    )
+    table.add_row(
+        "torch cold start / ours",
+        f"{figures['torch_cold_ratio']:.1f}",
+        f"{figures['torch_cold_start_ms']:.0f} ms vs {figures['ours_cold_start_ms']:.0f} ms",
+        verdict("torch_cold_ratio"),
+    )
     for arch, p in figures["packages"].items():
-        table.add_row(f"package {arch}", f"{p['zipped_mb']:.1f} MB zip",
-                      f"{p['unzipped_mb']:.1f} MB unzipped", "<= 50 / 250 MB "
-                      + ("[green]met[/green]" if p["within_limits"] else "[red]missed[/red]"))
-    table.add_row("serving / raw throughput", f"{figures['serving_ratio']:.2f}",
-                  f"{figures['http_requests_per_s']:.0f} req/s HTTP vs {figures['raw_runs_per_s']:.0f} runs/s",
-                  verdict("serving_ratio"))
+        table.add_row(
+            f"package {arch}",
+            f"{p['zipped_mb']:.1f} MB zip",
+            f"{p['unzipped_mb']:.1f} MB unzipped",
+            "<= 50 / 250 MB "
+            + ("[green]met[/green]" if p["within_limits"] else "[red]missed[/red]"),
+        )
+    table.add_row(
+        "serving / raw throughput",
+        f"{figures['serving_ratio']:.2f}",
+        f"{figures['http_requests_per_s']:.0f} req/s HTTP vs {figures['raw_runs_per_s']:.0f} runs/s",
+        verdict("serving_ratio"),
+    )
     console.print(table)
     Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
     console.print(f"wrote {args.out}")

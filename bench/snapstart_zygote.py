@@ -34,7 +34,9 @@ def main() -> None:
     lambda_runtime_hooks_runner.run_before_snapshot()  # pops the hooks: copies never rerun them
     # Copies are this process's children: reap them automatically when they exit.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    reply.write(json.dumps({"ready": True, "init_ms": (time.perf_counter() - started) * 1000}) + "\n")
+    reply.write(
+        json.dumps({"ready": True, "init_ms": (time.perf_counter() - started) * 1000}) + "\n"
+    )
     for line in sys.stdin:
         command, _, address = line.strip().partition(" ")
         if command != "fork":

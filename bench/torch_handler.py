@@ -15,8 +15,11 @@ from model_build.net import AudioClassifier
 
 _s3 = boto3.client("s3")
 _bucket, _key = os.environ["CHECKPOINT_S3_URI"][5:].split("/", 1)
-_saved = torch.load(io.BytesIO(_s3.get_object(Bucket=_bucket, Key=_key)["Body"].read()),
-                    map_location="cpu", weights_only=True)
+_saved = torch.load(
+    io.BytesIO(_s3.get_object(Bucket=_bucket, Key=_key)["Body"].read()),
+    map_location="cpu",
+    weights_only=True,
+)
 MODEL = AudioClassifier(len(_saved["labels"]))
 MODEL.load_state_dict(_saved["state_dict"])
 MODEL.eval()

@@ -11,10 +11,10 @@ if _FUNCTIONS not in sys.path:
 
 from audio_inference import settings  # noqa: E402  (shared names, re-exported)
 
-from .inference_lambda import InferenceLambda, InferenceLambdaArgs
-from .sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
-from .snapstart_lambda import SnapStartLambda, SnapStartLambdaArgs
-from .storage import Storage, StorageArgs
+from .inference_lambda import InferenceLambda, InferenceLambdaArgs  # noqa: E402
+from .sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs  # noqa: E402
+from .snapstart_lambda import SnapStartLambda, SnapStartLambdaArgs  # noqa: E402
+from .storage import Storage, StorageArgs  # noqa: E402
 
 __all__ = [
     "settings",

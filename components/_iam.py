@@ -23,21 +23,26 @@ def assume_role_policy(service: str) -> str:
     """Trust policy letting one AWS service assume the role."""
     import json
 
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                       "Principal": {"Service": service}}],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}
+            ],
+        }
+    )
 
 
 def logs_write(log_group_arn: pulumi.Input[str]) -> list[Statement]:
     """Write log events into one existing log group."""
-    return [{
-        "Sid": "WriteLogs",
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": pulumi.Output.concat(log_group_arn, ":*"),
-    }]
+    return [
+        {
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": pulumi.Output.concat(log_group_arn, ":*"),
+        }
+    ]
 
 
 def s3_read(bucket_arn: pulumi.Input[str], prefix: str) -> list[Statement]:
@@ -59,27 +64,47 @@ def s3_read(bucket_arn: pulumi.Input[str], prefix: str) -> list[Statement]:
     ]
 
 
-def s3_read_objects(object_arns: list[pulumi.Input[str]], sid: str = "ReadModel") -> list[Statement]:
+def s3_read_objects(
+    object_arns: list[pulumi.Input[str]], sid: str = "ReadModel"
+) -> list[Statement]:
     """Read exactly these objects (the model and its metadata)."""
     return [{"Sid": sid, "Effect": "Allow", "Action": "s3:GetObject", "Resource": object_arns}]
 
 
 def dynamodb_put(table_arn: pulumi.Input[str]) -> list[Statement]:
     """Write (conditionally) items into one table."""
-    return [{"Sid": "PutPredictions", "Effect": "Allow", "Action": "dynamodb:PutItem",
-             "Resource": table_arn}]
+    return [
+        {
+            "Sid": "PutPredictions",
+            "Effect": "Allow",
+            "Action": "dynamodb:PutItem",
+            "Resource": table_arn,
+        }
+    ]
 
 
 def sqs_send(queue_arn: pulumi.Input[str]) -> list[Statement]:
     """Send failed invocation records to one queue (the on-failure destination)."""
-    return [{"Sid": "SendFailures", "Effect": "Allow", "Action": "sqs:SendMessage",
-             "Resource": queue_arn}]
+    return [
+        {
+            "Sid": "SendFailures",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+        }
+    ]
 
 
 def sagemaker_invoke(endpoint_arn: pulumi.Input[str]) -> list[Statement]:
     """Invoke one SageMaker endpoint."""
-    return [{"Sid": "InvokeEndpoint", "Effect": "Allow", "Action": "sagemaker:InvokeEndpoint",
-             "Resource": endpoint_arn}]
+    return [
+        {
+            "Sid": "InvokeEndpoint",
+            "Effect": "Allow",
+            "Action": "sagemaker:InvokeEndpoint",
+            "Resource": endpoint_arn,
+        }
+    ]
 
 
 def ecr_pull(repository_arn: pulumi.Input[str]) -> list[Statement]:
@@ -88,34 +113,52 @@ def ecr_pull(repository_arn: pulumi.Input[str]) -> list[Statement]:
         {
             "Sid": "PullImage",
             "Effect": "Allow",
-            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                       "ecr:BatchCheckLayerAvailability"],
+            "Action": [
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:BatchCheckLayerAvailability",
+            ],
             "Resource": repository_arn,
         },
-        {"Sid": "EcrToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken",
-         "Resource": "*"},
+        {
+            "Sid": "EcrToken",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
     ]
 
 
-def sagemaker_endpoint_logs(region: pulumi.Input[str], account_id: pulumi.Input[str]) -> list[Statement]:
+def sagemaker_endpoint_logs(
+    region: pulumi.Input[str], account_id: pulumi.Input[str]
+) -> list[Statement]:
     """Let an endpoint write its container logs under /aws/sagemaker/Endpoints/."""
-    return [{
-        "Sid": "EndpointLogs",
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                   "logs:DescribeLogStreams"],
-        "Resource": pulumi.Output.concat(
-            "arn:aws:logs:", region, ":", account_id, ":log-group:/aws/sagemaker/Endpoints/*"),
-    }]
+    return [
+        {
+            "Sid": "EndpointLogs",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:DescribeLogStreams",
+            ],
+            "Resource": pulumi.Output.concat(
+                "arn:aws:logs:", region, ":", account_id, ":log-group:/aws/sagemaker/Endpoints/*"
+            ),
+        }
+    ]
 
 
 def bucket_tls_only(bucket_arn: pulumi.Input[str]) -> list[Statement]:
     """Bucket policy statement refusing every request not made over TLS."""
-    return [{
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }]
+    return [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]

@@ -47,7 +47,9 @@ class LambdaPackage:
 
 def code_files() -> list[Path]:
     """The function code that goes into every package (handlers + shared package)."""
-    files = sorted(FUNCTIONS_DIR.glob("*.py")) + sorted((FUNCTIONS_DIR / "audio_inference").rglob("*.py"))
+    files = sorted(FUNCTIONS_DIR.glob("*.py")) + sorted(
+        (FUNCTIONS_DIR / "audio_inference").rglob("*.py")
+    )
     return [f for f in files if "__pycache__" not in f.parts]
 
 
@@ -67,11 +69,22 @@ def _install_dependencies(architecture: str, target: Path) -> None:
     tmp = target.with_name(target.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
         *(arg for tag in PLATFORMS[architecture] for arg in ("--platform", tag)),
         "--only-binary=:all:",
-        "--python-version", PYTHON_VERSION, "--implementation", "cp",
-        "--target", str(tmp), "-r", str(REQUIREMENTS),
+        "--python-version",
+        PYTHON_VERSION,
+        "--implementation",
+        "cp",
+        "--target",
+        str(tmp),
+        "-r",
+        str(REQUIREMENTS),
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -123,7 +136,9 @@ def build_package(architecture: str = "x86_64", cache_dir: Path = CACHE_DIR) -> 
     return LambdaPackage(zip_path, digest, zip_path.stat().st_size, unzipped, architecture)
 
 
-def build_model_archive(model_dir: Path, cache_dir: Path = CACHE_DIR.parent / "sagemaker") -> tuple[Path, str]:
+def build_model_archive(
+    model_dir: Path, cache_dir: Path = CACHE_DIR.parent / "sagemaker"
+) -> tuple[Path, str]:
     """Deterministic ``model.tar.gz`` (model.onnx + model.json at its root) for SageMaker.
 
     SageMaker unpacks it into /opt/ml/model. Returns (path, sha256).

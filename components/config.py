@@ -5,9 +5,10 @@ Every message names the setting at fault and says how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from audio_inference.settings import SAGEMAKER, SNAPSTART, VARIANTS
@@ -16,10 +17,20 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILE = ROOT / "Pulumi.yaml"
 # Instance types that SageMaker real-time hosting accepts and the cost model prices.
 # (ml.t3.medium exists for notebooks, not for endpoints.)
-HOSTING_INSTANCE_TYPES = frozenset({
-    "ml.t2.medium", "ml.t2.large", "ml.t2.xlarge", "ml.m5.large", "ml.m5.xlarge",
-    "ml.c5.large", "ml.c5.xlarge", "ml.c6i.large", "ml.m6i.large", "ml.g4dn.xlarge",
-})
+HOSTING_INSTANCE_TYPES = frozenset(
+    {
+        "ml.t2.medium",
+        "ml.t2.large",
+        "ml.t2.xlarge",
+        "ml.m5.large",
+        "ml.m5.xlarge",
+        "ml.c5.large",
+        "ml.c5.xlarge",
+        "ml.c6i.large",
+        "ml.m6i.large",
+        "ml.g4dn.xlarge",
+    }
+)
 
 
 class StackConfigError(ValueError):
@@ -69,7 +80,9 @@ def _fix(key: str, example: Any) -> str:
 
 def _int_range(key: str, value: Any, low: int, high: int, example: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise StackConfigError(f"{key}={value!r} must be an integer from {low} to {high}; {_fix(key, example)}")
+        raise StackConfigError(
+            f"{key}={value!r} must be an integer from {low} to {high}; {_fix(key, example)}"
+        )
     return value
 
 
@@ -109,7 +122,9 @@ def load(get: Callable[[str], Any]) -> StackConfig:
         )
     architecture = value("architecture")
     if architecture not in ("x86_64", "arm64"):
-        raise StackConfigError(f"architecture={architecture!r} must be x86_64 or arm64; {_fix('architecture', 'arm64')}")
+        raise StackConfigError(
+            f"architecture={architecture!r} must be x86_64 or arm64; {_fix('architecture', 'arm64')}"
+        )
     storage = _int_range("ephemeralStorageMb", value("ephemeralStorageMb"), 512, 10240, 512)
     if SNAPSTART in variants and storage > 512:
         raise StackConfigError(
@@ -119,7 +134,11 @@ def load(get: Callable[[str], Any]) -> StackConfig:
     instance_type = value("sagemakerInstanceType")
     serverless_mb = int(value("sagemakerServerlessMemoryMb"))
     if SAGEMAKER in variants and not serverless_mb and instance_type not in HOSTING_INSTANCE_TYPES:
-        hint = " (ml.t3.medium is not offered for real-time endpoints)" if instance_type == "ml.t3.medium" else ""
+        hint = (
+            " (ml.t3.medium is not offered for real-time endpoints)"
+            if instance_type == "ml.t3.medium"
+            else ""
+        )
         raise StackConfigError(
             f"sagemakerInstanceType={instance_type!r} is not a real-time hosting instance{hint}; "
             f"use one of {', '.join(sorted(HOSTING_INSTANCE_TYPES))}, "
@@ -143,7 +162,9 @@ def load(get: Callable[[str], Any]) -> StackConfig:
             )
     tags = value("tags") or {}
     if not isinstance(tags, dict):
-        raise StackConfigError(f"tags={tags!r} must be a map; set entries with `pulumi config set --path tags.owner me`")
+        raise StackConfigError(
+            f"tags={tags!r} must be a map; set entries with `pulumi config set --path tags.owner me`"
+        )
     return StackConfig(
         variants=tuple(v for v in VARIANTS if v in variants),
         lambda_memory_mb=_int_range("lambdaMemoryMb", value("lambdaMemoryMb"), 128, 10240, 4096),
@@ -152,10 +173,17 @@ def load(get: Callable[[str], Any]) -> StackConfig:
         ephemeral_storage_mb=storage,
         proxy_memory_mb=_int_range("proxyMemoryMb", value("proxyMemoryMb"), 128, 10240, 128),
         sagemaker_instance_type=instance_type,
-        sagemaker_instance_count=_int_range("sagemakerInstanceCount", value("sagemakerInstanceCount"), 1, 10, 1),
+        sagemaker_instance_count=_int_range(
+            "sagemakerInstanceCount", value("sagemakerInstanceCount"), 1, 10, 1
+        ),
         sagemaker_serverless_memory_mb=serverless_mb,
         sagemaker_serverless_max_concurrency=_int_range(
-            "sagemakerServerlessMaxConcurrency", value("sagemakerServerlessMaxConcurrency"), 1, 200, 5),
+            "sagemakerServerlessMaxConcurrency",
+            value("sagemakerServerlessMaxConcurrency"),
+            1,
+            200,
+            5,
+        ),
         model_path=model_path,
         max_object_mb=_int_range("maxObjectMb", value("maxObjectMb"), 1, 6, 6),
         max_audio_seconds=_int_range("maxAudioSeconds", value("maxAudioSeconds"), 1, 600, 30),

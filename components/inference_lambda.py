@@ -86,7 +86,9 @@ class InferenceLambda(pulumi.ComponentResource):
     upload_prefix: str
     """Uploads under this prefix trigger the function."""
 
-    def __init__(self, name: str, args: InferenceLambdaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: InferenceLambdaArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         self.validate(args)
         super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -143,8 +145,12 @@ class InferenceLambda(pulumi.ComponentResource):
             timeout=args.timeout_seconds,
             ephemeral_storage={"size": args.ephemeral_storage_mb},
             environment={"variables": variables},
-            logging_config={"log_format": "JSON", "log_group": log_group.name,
-                            "application_log_level": "INFO", "system_log_level": "INFO"},
+            logging_config={
+                "log_format": "JSON",
+                "log_group": log_group.name,
+                "application_log_level": "INFO",
+                "system_log_level": "INFO",
+            },
             publish=self.alias_name is not None,
             snap_start={"apply_on": "PublishedVersions"} if self.alias_name else None,
             tags=args.tags,
@@ -209,7 +215,9 @@ class InferenceLambda(pulumi.ComponentResource):
         if args.predictor not in VARIANTS:
             raise ValueError(f"predictor={args.predictor!r} is not one of {', '.join(VARIANTS)}")
         if not 128 <= args.memory_size_mb <= 10240:
-            raise ValueError(f"memory_size_mb={args.memory_size_mb} must be 128-10240 (Lambda's range)")
+            raise ValueError(
+                f"memory_size_mb={args.memory_size_mb} must be 128-10240 (Lambda's range)"
+            )
         if args.architecture not in ("x86_64", "arm64"):
             raise ValueError(f"architecture={args.architecture!r} must be x86_64 or arm64")
         if not 1 <= args.timeout_seconds <= 900:

@@ -51,7 +51,9 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     proxy: InferenceLambda
     """The 128 MB proxy function S3 invokes."""
 
-    def __init__(self, name: str, args: SageMakerEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: SageMakerEndpointArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         if args.proxy.predictor != SAGEMAKER:
             raise ValueError(f"proxy.predictor must be {SAGEMAKER!r}, got {args.proxy.predictor!r}")
         if args.serverless_memory_mb and not 1024 <= args.serverless_memory_mb <= 6144:
@@ -71,14 +73,16 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             f"{name}-image",
             context={"location": str(ROOT)},
             dockerfile={"location": str(ROOT / "sagemaker" / "Dockerfile")},
-            platforms=["linux/amd64"],
+            platforms=[docker_build.Platform.LINUX_AMD64],
             push=True,
             tags=[pulumi.Output.concat(repository.repository_url, ":latest")],
-            registries=[{
-                "address": repository.repository_url,
-                "username": token.user_name,
-                "password": token.password,
-            }],
+            registries=[
+                {
+                    "address": repository.repository_url,
+                    "username": token.user_name,
+                    "password": token.password,
+                }
+            ],
             opts=child,
         )
 
@@ -113,20 +117,30 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             execution_role_arn=role.arn,
             primary_container={
                 "image": image.ref,
-                "model_data_url": pulumi.Output.concat("s3://", args.artifact_bucket, "/", model_data.key),
+                "model_data_url": pulumi.Output.concat(
+                    "s3://", args.artifact_bucket, "/", model_data.key
+                ),
             },
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        variant: dict = {"variant_name": "AllTraffic", "model_name": model.name}
         if args.serverless_memory_mb:
-            variant["serverless_config"] = {
-                "memory_size_in_mb": args.serverless_memory_mb,
-                "max_concurrency": args.serverless_max_concurrency,
-            }
+            variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                variant_name="AllTraffic",
+                model_name=model.name,
+                serverless_config=aws.sagemaker.EndpointConfigurationProductionVariantServerlessConfigArgs(
+                    memory_size_in_mb=args.serverless_memory_mb,
+                    max_concurrency=args.serverless_max_concurrency,
+                ),
+            )
         else:
-            variant.update(instance_type=args.instance_type, initial_instance_count=args.instance_count,
-                           initial_variant_weight=1.0)
+            variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                variant_name="AllTraffic",
+                model_name=model.name,
+                instance_type=args.instance_type,
+                initial_instance_count=args.instance_count,
+                initial_variant_weight=1.0,
+            )
         config = aws.sagemaker.EndpointConfiguration(
             f"{name}-config", production_variants=[variant], tags=args.tags, opts=child
         )
@@ -142,9 +156,11 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
         self.image_ref = image.ref
-        self.register_outputs({
-            "endpoint_name": endpoint.name,
-            "endpoint_arn": endpoint.arn,
-            "image_ref": image.ref,
-            "proxy_function_name": self.proxy.function_name,
-        })
+        self.register_outputs(
+            {
+                "endpoint_name": endpoint.name,
+                "endpoint_arn": endpoint.arn,
+                "image_ref": image.ref,
+                "proxy_function_name": self.proxy.function_name,
+            }
+        )

@@ -32,4 +32,6 @@ class SnapStartLambda(InferenceLambda):
                 f"ephemeral_storage_mb={args.ephemeral_storage_mb}: SnapStart requires 512 MB of /tmp"
             )
         if args.predictor == "sagemaker":
-            raise ValueError("SnapStart is for the model-in-function variants, not the sagemaker proxy")
+            raise ValueError(
+                "SnapStart is for the model-in-function variants, not the sagemaker proxy"
+            )

@@ -43,23 +43,38 @@ class Storage(pulumi.ComponentResource):
     code_key: pulumi.Output[str]
     model_sha256: str
 
-    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(f"{TYPE_PREFIX}:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        bucket = aws.s3.Bucket(f"{name}-bucket", force_destroy=args.force_destroy, tags=args.tags, opts=child)
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket", force_destroy=args.force_destroy, tags=args.tags, opts=child
+        )
         block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block", bucket=bucket.id, block_public_acls=True,
-            block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True, opts=child,
+            f"{name}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
-                    "bucket_key_enabled": True}],
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"},
+                    "bucket_key_enabled": True,
+                }
+            ],
             opts=child,
         )
         aws.s3.BucketPolicy(
-            f"{name}-tls-only", bucket=bucket.id,
+            f"{name}-tls-only",
+            bucket=bucket.id,
             policy=_iam.policy_document(_iam.bucket_tls_only(bucket.arn)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
         )
@@ -68,14 +83,20 @@ class Storage(pulumi.ComponentResource):
             billing_mode="PAY_PER_REQUEST",
             hash_key=TABLE_HASH_KEY,
             range_key=TABLE_RANGE_KEY,
-            attributes=[{"name": TABLE_HASH_KEY, "type": "S"}, {"name": TABLE_RANGE_KEY, "type": "S"}],
+            attributes=[
+                {"name": TABLE_HASH_KEY, "type": "S"},
+                {"name": TABLE_RANGE_KEY, "type": "S"},
+            ],
             server_side_encryption={"enabled": True},
             tags=args.tags,
             opts=child,
         )
         queue = aws.sqs.Queue(
-            f"{name}-failures", message_retention_seconds=14 * 24 * 3600,
-            sqs_managed_sse_enabled=True, tags=args.tags, opts=child,
+            f"{name}-failures",
+            message_retention_seconds=14 * 24 * 3600,
+            sqs_managed_sse_enabled=True,
+            tags=args.tags,
+            opts=child,
         )
 
         meta = json.loads((args.model_dir / "model.json").read_text())
@@ -83,15 +104,20 @@ class Storage(pulumi.ComponentResource):
         prefix = f"model/{self.model_sha256[:16]}"
         objects = [
             aws.s3.BucketObjectv2(
-                f"{name}-{filename.replace('.', '-')}", bucket=bucket.id, key=f"{prefix}/{filename}",
-                source=pulumi.FileAsset(str(args.model_dir / filename)), opts=child,
+                f"{name}-{filename.replace('.', '-')}",
+                bucket=bucket.id,
+                key=f"{prefix}/{filename}",
+                source=pulumi.FileAsset(str(args.model_dir / filename)),
+                opts=child,
             )
             for filename in ("model.onnx", "model.json")
         ]
         code = aws.s3.BucketObjectv2(
-            f"{name}-function-code", bucket=bucket.id,
+            f"{name}-function-code",
+            bucket=bucket.id,
             key=f"code/function-{args.package.architecture}-{args.package.sha256[:16]}.zip",
-            source=pulumi.FileAsset(str(args.package.path)), opts=child,
+            source=pulumi.FileAsset(str(args.package.path)),
+            opts=child,
         )
 
         self.bucket_name = bucket.bucket
@@ -103,10 +129,12 @@ class Storage(pulumi.ComponentResource):
         self.model_s3_uri = pulumi.Output.concat("s3://", bucket.bucket, "/", objects[0].key)
         self.model_object_arns = [pulumi.Output.concat(bucket.arn, "/", o.key) for o in objects]
         self.code_key = code.key
-        self.register_outputs({
-            "bucket_name": self.bucket_name,
-            "table_name": self.table_name,
-            "failure_queue_url": self.failure_queue_url,
-            "model_s3_uri": self.model_s3_uri,
-            "code_key": self.code_key,
-        })
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "table_name": self.table_name,
+                "failure_queue_url": self.failure_queue_url,
+                "model_s3_uri": self.model_s3_uri,
+                "code_key": self.code_key,
+            }
+        )

@@ -6,6 +6,7 @@ state and new AWS connections, since a snapshot is shared by many copies.
 
 import random
 
+from audio_inference.core import LocalClassifier
 from audio_inference.runtime import build_pipeline, reconnect
 from snapshot_restore_py import register_after_restore, register_before_snapshot
 
@@ -15,7 +16,9 @@ PIPELINE = build_pipeline()
 @register_before_snapshot
 def prime() -> None:
     """Run one inference so the snapshot holds a warmed-up session."""
-    PIPELINE.classifier.model.prime()
+    classifier = PIPELINE.classifier
+    assert isinstance(classifier, LocalClassifier)  # SnapStart runs the model in-process
+    classifier.model.prime()
 
 
 @register_after_restore

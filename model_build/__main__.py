@@ -6,7 +6,6 @@ With no command it runs generate -> train -> export with defaults.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,29 +23,41 @@ console = Console(stderr=True)
 
 def _progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
+    """Write the generated dataset."""
     from .data import LABELS, generate, write_dataset
 
     with _progress() as progress:
-        task = progress.add_task(f"generate {args.per_class} clips x {len(LABELS)} classes", total=None)
+        task = progress.add_task(
+            f"generate {args.per_class} clips x {len(LABELS)} classes", total=None
+        )
         write_dataset(generate(args.per_class, args.seed), args.out)
         progress.update(task, total=1, completed=1)
     console.print(f"wrote {args.per_class * len(LABELS)} clips to {args.out}/<label>/")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    """Train on a folder and save a checkpoint."""
     from .train import load_folder, save_checkpoint, train
 
     with _progress() as progress:
         task = progress.add_task(f"read {args.data}", total=None)
         labels, examples = load_folder(args.data)
-        progress.update(task, total=1, completed=1, description=f"read {len(examples)} clips, labels {labels}")
-        model, metrics = train(labels, examples, epochs=args.epochs, seed=args.seed, progress=progress)
+        progress.update(
+            task, total=1, completed=1, description=f"read {len(examples)} clips, labels {labels}"
+        )
+        model, metrics = train(
+            labels, examples, epochs=args.epochs, seed=args.seed, progress=progress
+        )
     save_checkpoint(args.checkpoint, model, labels, metrics)
     console.print(
         f"held-out accuracy {metrics['heldout_accuracy']:.1%} on {metrics['heldout_examples']} clips; "
@@ -55,6 +66,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    """Export a checkpoint through the gate and print its figures."""
     from .export import export_checkpoint_to
     from .train import load_checkpoint
 
@@ -80,6 +92,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_samples(args: argparse.Namespace) -> None:
+    """Write labelled demo WAVs."""
     from .samples import write_samples
 
     rows = write_samples(args.out, args.count, args.seed)
@@ -87,11 +100,14 @@ def cmd_samples(args: argparse.Namespace) -> None:
 
 
 def cmd_all(args: argparse.Namespace) -> None:
+    """Generate, train and export with defaults."""
     started = time.perf_counter()
     data = BUILD / "data"
     cmd_generate(argparse.Namespace(out=data, per_class=args.per_class, seed=args.seed))
     checkpoint = BUILD / "checkpoint.pt"
-    cmd_train(argparse.Namespace(data=data, epochs=args.epochs, seed=args.seed, checkpoint=checkpoint))
+    cmd_train(
+        argparse.Namespace(data=data, epochs=args.epochs, seed=args.seed, checkpoint=checkpoint)
+    )
     cmd_export(argparse.Namespace(checkpoint=checkpoint, out=BUILD))
     console.print(f"model build finished in {time.perf_counter() - started:.0f} s")
 
@@ -103,33 +119,47 @@ def parser() -> argparse.ArgumentParser:
         description="Build the reference ONNX audio classifier. With no command: "
         "generate -> train -> export into build/.",
     )
-    p.add_argument("--per-class", type=int, default=200, help="generated clips per class (default 200)")
+    p.add_argument(
+        "--per-class", type=int, default=200, help="generated clips per class (default 200)"
+    )
     p.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.set_defaults(func=cmd_all)
     sub = p.add_subparsers(title="commands")
 
     g = sub.add_parser("generate", help="write the generated dataset as DIR/<label>/*.wav")
-    g.add_argument("--out", type=Path, default=BUILD / "data", help="output folder (default build/data)")
+    g.add_argument(
+        "--out", type=Path, default=BUILD / "data", help="output folder (default build/data)"
+    )
     g.add_argument("--per-class", type=int, default=200, help="clips per class (default 200)")
     g.add_argument("--seed", type=int, default=0)
     g.set_defaults(func=cmd_generate)
 
     t = sub.add_parser("train", help="train on DATA/<label>/*.wav and write a checkpoint")
-    t.add_argument("--data", type=Path, default=BUILD / "data", help="data folder (default build/data)")
+    t.add_argument(
+        "--data", type=Path, default=BUILD / "data", help="data folder (default build/data)"
+    )
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--checkpoint", type=Path, default=BUILD / "checkpoint.pt",
-                   help="where to write the checkpoint (default build/checkpoint.pt)")
+    t.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=BUILD / "checkpoint.pt",
+        help="where to write the checkpoint (default build/checkpoint.pt)",
+    )
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("export", help="export a checkpoint to OUT/model.onnx + OUT/model.json (gated)")
+    e = sub.add_parser(
+        "export", help="export a checkpoint to OUT/model.onnx + OUT/model.json (gated)"
+    )
     e.add_argument("--checkpoint", type=Path, required=True, help="checkpoint written by train")
     e.add_argument("--out", type=Path, default=BUILD, help="output folder (default build)")
     e.set_defaults(func=cmd_export)
 
     s = sub.add_parser("samples", help="write labelled demo WAVs and manifest.csv")
-    s.add_argument("--out", type=Path, default=BUILD / "samples", help="output folder (default build/samples)")
+    s.add_argument(
+        "--out", type=Path, default=BUILD / "samples", help="output folder (default build/samples)"
+    )
     s.add_argument("--count", type=int, default=40, help="number of files (default 40)")
     s.add_argument("--seed", type=int, default=1000)
     s.set_defaults(func=cmd_samples)

@@ -163,7 +163,9 @@ def publish(
     return metadata
 
 
-def export_checkpoint_to(model: torch.nn.Module, labels: list[str], metrics: dict, out_dir: Path) -> dict:
+def export_checkpoint_to(
+    model: torch.nn.Module, labels: list[str], metrics: dict, out_dir: Path
+) -> dict:
     """Export, gate and publish; the temporary export never lands in ``out_dir`` on failure."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as tmp:

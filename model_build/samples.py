@@ -41,9 +41,14 @@ def write_samples(out: Path, count: int, seed: int = 1000) -> list[dict]:
         name = f"{i:03d}-{label}-{clip.sample_rate}hz-{channels}ch-{subtype.lower()}.wav"
         soundfile.write(out / name, samples, clip.sample_rate, subtype=subtype)
         rows.append(
-            {"file": name, "label": label, "sample_rate": clip.sample_rate,
-             "channels": channels, "subtype": subtype,
-             "seconds": round(len(clip.samples) / clip.sample_rate, 3)}
+            {
+                "file": name,
+                "label": label,
+                "sample_rate": clip.sample_rate,
+                "channels": channels,
+                "subtype": subtype,
+                "seconds": round(len(clip.samples) / clip.sample_rate, 3),
+            }
         )
     with (out / MANIFEST).open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))

@@ -30,7 +30,9 @@ class Example:
 def load_folder(data_dir: Path) -> tuple[list[str], list[Example]]:
     """Read ``data_dir/<label>/*.wav``; labels are the sub-folder names, sorted."""
     if not data_dir.is_dir():
-        raise ModelBuildError(f"data folder {data_dir} does not exist: lay it out as DATA/<label>/*.wav")
+        raise ModelBuildError(
+            f"data folder {data_dir} does not exist: lay it out as DATA/<label>/*.wav"
+        )
     labels = sorted(p.name for p in data_dir.iterdir() if p.is_dir() and any(p.glob("*.wav")))
     if len(labels) < 2:
         raise ModelBuildError(
@@ -44,7 +46,9 @@ def load_folder(data_dir: Path) -> tuple[list[str], list[Example]]:
                 samples, rate = decode(path.read_bytes(), str(path))
                 waveform = to_model_input(samples, rate, str(path))
             except AudioError as exc:
-                raise ModelBuildError(f"{exc} (remove or replace the file, then train again)") from None
+                raise ModelBuildError(
+                    f"{exc} (remove or replace the file, then train again)"
+                ) from None
             examples.append(Example(waveform, target))
     return labels, examples
 
@@ -67,7 +71,9 @@ def _crop(waveform: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def split(examples: list[Example], holdout: float, seed: int) -> tuple[list[Example], list[Example]]:
+def split(
+    examples: list[Example], holdout: float, seed: int
+) -> tuple[list[Example], list[Example]]:
     """Stratified split into (train, held-out)."""
     rng = np.random.default_rng(seed)
     train, test = [], []
@@ -114,7 +120,7 @@ def train(
     batch = 32
     started = time.perf_counter()
     task = progress.add_task("train", total=epochs) if progress else None
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         model.train()
         order = rng.permutation(len(train_set))
         total = 0.0
@@ -129,7 +135,9 @@ def train(
             schedule.step()
             total += loss.item() * len(items)
         if progress is not None and task is not None:
-            progress.update(task, advance=1, description=f"train (loss {total / len(train_set):.3f})")
+            progress.update(
+                task, advance=1, description=f"train (loss {total / len(train_set):.3f})"
+            )
     metrics = {
         "heldout_accuracy": accuracy(model, test_set),
         "train_examples": len(train_set),

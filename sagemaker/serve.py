@@ -22,6 +22,10 @@ import logging
 import os
 import sys
 
+from audio_inference.audio import AudioError  # noqa: E402
+from audio_inference.core import LocalClassifier  # noqa: E402
+from audio_inference.model import OnnxModel, available_cpus  # noqa: E402
+from audio_inference.settings import ENV_MODEL_DIR  # noqa: E402
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -29,13 +33,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import _FUNCTIONS  # noqa: F401  (puts the shared package on sys.path)
-from audio_inference.audio import AudioError  # noqa: E402
-from audio_inference.core import LocalClassifier  # noqa: E402
-from audio_inference.model import OnnxModel, available_cpus  # noqa: E402
-from audio_inference.settings import ENV_MODEL_DIR  # noqa: E402
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-CONTENT_TYPES = {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "application/octet-stream"}
+CONTENT_TYPES = {
+    "audio/wav",
+    "audio/x-wav",
+    "audio/wave",
+    "audio/vnd.wave",
+    "application/octet-stream",
+}
 ENV_THREADS = "MODEL_THREADS"
 logger = logging.getLogger("sagemaker.serve")
 
@@ -43,8 +49,10 @@ logger = logging.getLogger("sagemaker.serve")
 async def _classify(request: Request, classifier: LocalClassifier) -> tuple[int, dict]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in CONTENT_TYPES:
-        return 415, {"error": f"content type {content_type or '(none)'} is not supported: "
-                              "send audio/wav or application/octet-stream"}
+        return 415, {
+            "error": f"content type {content_type or '(none)'} is not supported: "
+            "send audio/wav or application/octet-stream"
+        }
     declared = int(request.headers.get("content-length") or 0)
     if declared > 10 * MAX_PAYLOAD_BYTES:  # not worth reading; the client sees a reset
         return 413, {"error": f"payload of {declared} bytes is over the 6 MB limit"}
@@ -84,35 +92,51 @@ def create_app(model_dir: str | None = None) -> Starlette:
         error = {
             "ErrorCode": "CLIENT_ERROR_FROM_MODEL" if status < 500 else "SERVER_ERROR_FROM_MODEL",
             "Message": f"Received client error ({status}) from primary with message "
-                       f"\"{json.dumps(body)}\".",
+            f'"{json.dumps(body)}".',
             "OriginalStatusCode": status,
             "OriginalMessage": json.dumps(body),
         }
         return JSONResponse(error, status_code=424, headers={"x-amzn-ErrorType": "ModelError"})
 
-    return Starlette(routes=[
-        Route("/ping", ping, methods=["GET"]),
-        Route("/invocations", invocations, methods=["POST"]),
-        Route("/endpoints/{name}/invocations", runtime_invocations, methods=["POST"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/ping", ping, methods=["GET"]),
+            Route("/invocations", invocations, methods=["POST"]),
+            Route("/endpoints/{name}/invocations", runtime_invocations, methods=["POST"]),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start uvicorn with one worker process per CPU (each with a single-threaded session)."""
-    parser = argparse.ArgumentParser(prog="python -m sagemaker.serve", description=__doc__.split("\n")[0])
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve"],
-                        help="SageMaker starts the container with `serve`")
-    parser.add_argument("--model-dir", default=os.environ.get(ENV_MODEL_DIR, "/opt/ml/model"),
-                        help="folder with model.onnx and model.json (default /opt/ml/model)")
+    parser = argparse.ArgumentParser(
+        prog="python -m sagemaker.serve", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="serve",
+        choices=["serve"],
+        help="SageMaker starts the container with `serve`",
+    )
+    parser.add_argument(
+        "--model-dir",
+        default=os.environ.get(ENV_MODEL_DIR, "/opt/ml/model"),
+        help="folder with model.onnx and model.json (default /opt/ml/model)",
+    )
     parser.add_argument("--host", default="0.0.0.0", help="bind address (default 0.0.0.0)")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="worker processes (default: one per CPU)")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="worker processes (default: one per CPU)"
+    )
     args = parser.parse_args(argv)
     for name in ("model.onnx", "model.json"):
         if not os.path.isfile(os.path.join(args.model_dir, name)):
-            print(f"error: {args.model_dir}/{name} is missing: pass --model-dir with the "
-                  "folder `python -m model_build export` wrote", file=sys.stderr)
+            print(
+                f"error: {args.model_dir}/{name} is missing: pass --model-dir with the "
+                "folder `python -m model_build export` wrote",
+                file=sys.stderr,
+            )
             return 2
     workers = args.workers or available_cpus()
     os.environ[ENV_MODEL_DIR] = args.model_dir
@@ -121,8 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     uvicorn.run(
-        "sagemaker.serve:create_app", factory=True, host=args.host, port=args.port,
-        workers=workers, log_level="warning", timeout_keep_alive=75,
+        "sagemaker.serve:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        log_level="warning",
+        timeout_keep_alive=75,
     )
     return 0
 

@@ -22,8 +22,13 @@ def tiny_build(tmp_path_factory) -> dict:
     model, metrics = train(labels, from_clips(generate(12, seed=3), LABELS), epochs=3, seed=3)
     save_checkpoint(out / "checkpoint.pt", model, labels, metrics)
     meta = export_checkpoint_to(model, labels, metrics, out)
-    return {"dir": out, "model": model, "labels": labels, "metadata": meta,
-            "checkpoint": out / "checkpoint.pt"}
+    return {
+        "dir": out,
+        "model": model,
+        "labels": labels,
+        "metadata": meta,
+        "checkpoint": out / "checkpoint.pt",
+    }
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,13 @@ from audio_inference.settings import upload_prefix
 from bench.emulator import LocalStack, MotoServer, receive_events
 
 
-def tone(seconds: float = 1.0, rate: int = 16_000, freq: float = 440.0, channels: int = 1,
-         level: float = 0.5) -> np.ndarray:
+def tone(
+    seconds: float = 1.0,
+    rate: int = 16_000,
+    freq: float = 440.0,
+    channels: int = 1,
+    level: float = 0.5,
+) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     mono = (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
     return mono if channels == 1 else np.stack([mono] * channels, axis=1)
@@ -50,15 +55,18 @@ def load_handler(module: str) -> Any:
 
 
 def get_item(server: MotoServer, stack: LocalStack, key: str, predictor: str) -> dict | None:
+    from audio_inference.settings import table_key
     from boto3.dynamodb.types import TypeDeserializer
 
-    from audio_inference.settings import table_key
-
-    raw = server.client("dynamodb").get_item(
-        TableName=stack.table,
-        Key={k: {"S": v} for k, v in table_key(stack.bucket, key, predictor).items()},
-        ConsistentRead=True,
-    ).get("Item")
+    raw = (
+        server.client("dynamodb")
+        .get_item(
+            TableName=stack.table,
+            Key={k: {"S": v} for k, v in table_key(stack.bucket, key, predictor).items()},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
     if raw is None:
         return None
     des = TypeDeserializer()

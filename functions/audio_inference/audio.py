@@ -43,15 +43,20 @@ class AudioInfo:
 
 
 _BYTES_PER_SAMPLE = {
-    "PCM_U8": 1, "PCM_S8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4,
-    "FLOAT": 4, "DOUBLE": 8, "ULAW": 1, "ALAW": 1,
+    "PCM_U8": 1,
+    "PCM_S8": 1,
+    "PCM_16": 2,
+    "PCM_24": 3,
+    "PCM_32": 4,
+    "FLOAT": 4,
+    "DOUBLE": 8,
+    "ULAW": 1,
+    "ALAW": 1,
 }
 
 
 def _open_error(name: str, exc: Exception) -> AudioError:
-    return AudioError(
-        f"{name}: not a readable WAV file ({exc}); upload a PCM or float WAV file"
-    )
+    return AudioError(f"{name}: not a readable WAV file ({exc}); upload a PCM or float WAV file")
 
 
 def probe(head: bytes, name: str) -> AudioInfo:
@@ -109,9 +114,7 @@ def _is_truncated(header_log: str) -> bool:
     it as ``data : 64000 (should be 4052)``. That is the parser's own verdict, so
     no RIFF parsing happens here.
     """
-    return any(
-        line.startswith("data") and "should be" in line for line in header_log.splitlines()
-    )
+    return any(line.startswith("data") and "should be" in line for line in header_log.splitlines())
 
 
 def to_model_input(samples: np.ndarray, sample_rate: int, name: str = "audio") -> np.ndarray:

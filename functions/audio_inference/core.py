@@ -101,7 +101,9 @@ class EndpointClassifier:
                 pass
             if 400 <= int(status) < 500:
                 raise AudioError(message) from None
-            raise EndpointError(f"endpoint {self.endpoint_name} failed ({status}): {message}") from exc
+            raise EndpointError(
+                f"endpoint {self.endpoint_name} failed ({status}): {message}"
+            ) from exc
         body = json.loads(response["Body"].read())
         timings = {f"endpoint_{k}": v for k, v in body.get("timings_ms", {}).items()}
         timings["inference"] = _ms(start)  # what the proxy waits for: the endpoint round trip

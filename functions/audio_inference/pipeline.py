@@ -66,7 +66,8 @@ class Pipeline:
                 results.append(self.process(obj, request_id, cold))
             except (ClientError, BotoCoreError, EndpointError) as exc:
                 logger.error(
-                    "record failed", exc_info=True,
+                    "record failed",
+                    exc_info=True,
                     extra={"object": obj.uri, "predictor": self.predictor, "status": "failed"},
                 )
                 failures.append(f"{obj.uri}: {exc}")

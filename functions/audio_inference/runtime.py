@@ -57,7 +57,9 @@ def load_model_from_s3(s3: Any, uri: str) -> OnnxModel:
     try:
         return OnnxModel(onnx_bytes, metadata)
     except Exception as exc:
-        raise ConfigError(f"the model at {ENV_MODEL_S3_URI}={uri} cannot be loaded: {exc}") from None
+        raise ConfigError(
+            f"the model at {ENV_MODEL_S3_URI}={uri} cannot be loaded: {exc}"
+        ) from None
 
 
 def build_pipeline(settings: Settings | None = None) -> Pipeline:

@@ -108,7 +108,9 @@ class Settings:
             model_s3_uri=env.get(ENV_MODEL_S3_URI) or None,
             endpoint_name=env.get(ENV_ENDPOINT_NAME) or None,
             max_object_bytes=int(number(ENV_MAX_OBJECT_BYTES, DEFAULT_MAX_OBJECT_BYTES, int)),
-            max_audio_seconds=float(number(ENV_MAX_AUDIO_SECONDS, DEFAULT_MAX_AUDIO_SECONDS, float)),
+            max_audio_seconds=float(
+                number(ENV_MAX_AUDIO_SECONDS, DEFAULT_MAX_AUDIO_SECONDS, float)
+            ),
         )
         if predictor == SAGEMAKER:
             required(ENV_ENDPOINT_NAME)

@@ -42,7 +42,11 @@ class S3Reader:
                 return b"", 0
             raise
         content_range = response.get("ContentRange", "")
-        total = int(content_range.rsplit("/", 1)[1]) if "/" in content_range else response["ContentLength"]
+        total = (
+            int(content_range.rsplit("/", 1)[1])
+            if "/" in content_range
+            else response["ContentLength"]
+        )
         return response["Body"].read(), total
 
     def read(self, obj: S3Object) -> bytes:

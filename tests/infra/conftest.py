@@ -36,20 +36,27 @@ class Mocks(pulumi.runtime.Mocks):
         elif args.typ == "aws:dynamodb/table:Table":
             out["arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
         elif args.typ == "aws:sqs/queue:Queue":
-            out.update(arn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
-                       url=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}")
+            out.update(
+                arn=f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}",
+                url=f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}",
+            )
         elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
             out["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"
         elif args.typ == "aws:iam/role:Role":
             out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
         elif args.typ == "aws:lambda/function:Function":
-            out.update(arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
-                       version="3" if out.get("publish") else "$LATEST")
+            out.update(
+                arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+                version="3" if out.get("publish") else "$LATEST",
+            )
         elif args.typ == "aws:lambda/alias:Alias":
             out["arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{out['functionName']}:{name}"
         elif args.typ == "aws:ecr/repository:Repository":
-            out.update(repositoryUrl=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}",
-                       registryId=ACCOUNT, arn=f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{name}")
+            out.update(
+                repositoryUrl=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}",
+                registryId=ACCOUNT,
+                arn=f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{name}",
+            )
         elif args.typ == "docker-build:index:Image":
             out["ref"] = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/repo@sha256:{'ab' * 32}"
         elif args.typ == "aws:sagemaker/endpoint:Endpoint":
@@ -58,12 +65,29 @@ class Mocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/t", "userId": "t", "id": ACCOUNT}
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/t",
+                "userId": "t",
+                "id": ACCOUNT,
+            }
         if args.token == "aws:index/getRegion:getRegion":
-            return {"region": REGION, "name": REGION, "id": REGION, "endpoint": "", "description": ""}
+            return {
+                "region": REGION,
+                "name": REGION,
+                "id": REGION,
+                "endpoint": "",
+                "description": "",
+            }
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-            return {"userName": "AWS", "password": "secret", "authorizationToken": "x", "proxyEndpoint": "",
-                    "expiresAt": "", "id": ACCOUNT}
+            return {
+                "userName": "AWS",
+                "password": "secret",
+                "authorizationToken": "x",
+                "proxyEndpoint": "",
+                "expiresAt": "",
+                "id": ACCOUNT,
+            }
         return {}
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
@@ -71,7 +95,9 @@ class Mocks(pulumi.runtime.Mocks):
 
     def one(self, typ: str, name: str) -> dict:
         found = [r for r in self.resources if r.typ == typ and r.name == name]
-        assert len(found) == 1, f"expected one {typ} named {name}, found {[r.name for r in self.of_type(typ)]}"
+        assert len(found) == 1, (
+            f"expected one {typ} named {name}, found {[r.name for r in self.of_type(typ)]}"
+        )
         return found[0].inputs
 
 
@@ -93,7 +119,10 @@ def run_stack(model_dir):
         config.setdefault("modelPath", str(model_dir / "model.onnx"))
         mocks = Mocks()
         pulumi.runtime.set_all_config(
-            {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+            {
+                f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v)
+                for k, v in config.items()
+            }
         )
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="test", preview=False)
         exports: dict = {}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 
-import pulumi
 import pytest
 from audio_inference.settings import (
     ENV_ENDPOINT_NAME,
@@ -24,7 +23,11 @@ pytestmark = pytest.mark.infra
 
 FN = "aws:lambda/function:Function"
 SUBSETS = [list(c) for n in (1, 2, 3) for c in itertools.combinations(VARIANTS, n)]
-FUNCTION_NAME = {"standard": "standard-fn", "snapstart": "snapstart-fn", "sagemaker": "sagemaker-proxy-fn"}
+FUNCTION_NAME = {
+    "standard": "standard-fn",
+    "snapstart": "snapstart-fn",
+    "sagemaker": "sagemaker-proxy-fn",
+}
 
 
 @pytest.mark.parametrize("variants", SUBSETS, ids=["+".join(s) for s in SUBSETS])
@@ -46,7 +49,9 @@ def test_each_variant_subset_creates_exactly_its_resources(run_stack, variants):
     assert bool(run.mocks.of_type("docker-build:index:Image")) == has_endpoint
     assert bool(run.mocks.of_type("aws:lambda/alias:Alias")) == ("snapstart" in variants)
     assert len(run.mocks.of_type("aws:lambda/permission:Permission")) == len(variants)
-    assert len(run.mocks.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")) == len(variants)
+    assert len(
+        run.mocks.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    ) == len(variants)
     notification = run.mocks.one("aws:s3/bucketNotification:BucketNotification", "uploads")
     prefixes = sorted(f["filterPrefix"] for f in notification["lambdaFunctions"])
     assert prefixes == sorted(f"incoming/{v}/" for v in variants)
@@ -62,7 +67,9 @@ def test_defaults_match_the_seed_setup(run_stack):
     assert standard["ephemeralStorage"]["size"] == 512 and standard["timeout"] == 90
     assert standard.get("publish") in (None, False) and not standard.get("snapStart")
     assert run.mocks.one(FN, "sagemaker-proxy-fn")["memorySize"] == 128
-    config = run.mocks.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "sagemaker-config")
+    config = run.mocks.one(
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "sagemaker-config"
+    )
     variant = config["productionVariants"][0]
     assert variant["instanceType"] == "ml.t2.medium" and variant["initialInstanceCount"] == 1
     assert "serverlessConfig" not in variant
@@ -84,40 +91,61 @@ def test_snapstart_publishes_and_s3_invokes_the_alias(run_stack):
     assert permission["qualifier"] == "live" and permission["principal"] == "s3.amazonaws.com"
     assert permission["sourceAccount"] == "123456789012"
     invoke_config = run.mocks.one(
-        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "snapstart-on-failure")
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "snapstart-on-failure"
+    )
     assert invoke_config["qualifier"] == "live"
     assert invoke_config["destinationConfig"]["onFailure"]["destination"].startswith("arn:aws:sqs:")
-    target = run.mocks.one("aws:s3/bucketNotification:BucketNotification", "uploads")["lambdaFunctions"][0]
+    target = run.mocks.one("aws:s3/bucketNotification:BucketNotification", "uploads")[
+        "lambdaFunctions"
+    ][0]
     assert target["lambdaFunctionArn"].endswith(":live")
     assert run.outputs["snapstart_alias_arn"].endswith(":live")
 
 
 def test_serverless_mode_and_arm64(run_stack):
-    run = run_stack(sagemakerServerlessMemoryMb=2048, sagemakerServerlessMaxConcurrency=3,
-                    architecture="arm64", lambdaMemoryMb=1769)
-    variant = run.mocks.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration",
-                            "sagemaker-config")["productionVariants"][0]
+    run = run_stack(
+        sagemakerServerlessMemoryMb=2048,
+        sagemakerServerlessMaxConcurrency=3,
+        architecture="arm64",
+        lambdaMemoryMb=1769,
+    )
+    variant = run.mocks.one(
+        "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "sagemaker-config"
+    )["productionVariants"][0]
     assert variant["serverlessConfig"] == {"memorySizeInMb": 2048, "maxConcurrency": 3}
     assert "instanceType" not in variant
     for fn in run.mocks.of_type(FN):
         assert fn.inputs["architectures"] == ["arm64"], fn.name
     assert run.mocks.one(FN, "standard-fn")["memorySize"] == 1769
-    code = [r.inputs["key"] for r in run.mocks.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
-            if r.inputs["key"].startswith("code/")]
+    code = [
+        r.inputs["key"]
+        for r in run.mocks.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+        if r.inputs["key"].startswith("code/")
+    ]
     assert code and all("arm64" in k for k in code)
 
 
 def test_shared_storage_is_private_encrypted_and_on_demand(run_stack):
     run = run_stack(variants=["standard"])
     block = run.mocks.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0].inputs
-    assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
-                                  "restrictPublicBuckets"))
-    sse = run.mocks.of_type("aws:s3/bucketServerSideEncryptionConfiguration:"
-                            "BucketServerSideEncryptionConfiguration")[0].inputs
+    assert all(
+        block[k]
+        for k in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+    )
+    sse = run.mocks.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )[0].inputs
     assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
     policy = json.loads(run.mocks.of_type("aws:s3/bucketPolicy:BucketPolicy")[0].inputs["policy"])
     deny = policy["Statement"][0]
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
     table = run.mocks.of_type("aws:dynamodb/table:Table")[0].inputs
     assert table["billingMode"] == "PAY_PER_REQUEST"
     assert (table["hashKey"], table["rangeKey"]) == (TABLE_HASH_KEY, TABLE_RANGE_KEY)
@@ -127,24 +155,41 @@ def test_shared_storage_is_private_encrypted_and_on_demand(run_stack):
 
 
 def _policies(run) -> dict[str, dict]:
-    return {r.name: json.loads(r.inputs["policy"]) for r in run.mocks.of_type("aws:iam/rolePolicy:RolePolicy")}
+    return {
+        r.name: json.loads(r.inputs["policy"])
+        for r in run.mocks.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
 
 
 def test_iam_policies_are_scoped_to_concrete_arns(run_stack):
     run = run_stack()
     policies = _policies(run)
-    assert set(policies) == {"standard-policy", "snapstart-policy", "sagemaker-policy",
-                             "sagemaker-proxy-policy"}
+    assert set(policies) == {
+        "standard-policy",
+        "snapstart-policy",
+        "sagemaker-policy",
+        "sagemaker-proxy-policy",
+    }
     for name, doc in policies.items():
         for statement in doc["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
             assert all("*" not in a for a in actions), (name, statement)
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            resources = (
+                statement["Resource"]
+                if isinstance(statement["Resource"], list)
+                else [statement["Resource"]]
+            )
             if actions != ["ecr:GetAuthorizationToken"]:  # AWS accepts only * there
                 assert all(r != "*" for r in resources), (name, statement)
     standard = {s["Sid"]: s for s in policies["standard-policy"]["Statement"]}
     assert standard["ReadUploads"]["Resource"].endswith("/incoming/standard/*")
-    assert standard["ListUploadPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["incoming/standard/*"]}}
+    assert standard["ListUploadPrefix"]["Condition"] == {
+        "StringLike": {"s3:prefix": ["incoming/standard/*"]}
+    }
     assert standard["PutPredictions"]["Action"] == "dynamodb:PutItem"
     assert "InvokeEndpoint" not in standard
     proxy = {s["Sid"]: s for s in policies["sagemaker-proxy-policy"]["Statement"]}
@@ -171,12 +216,27 @@ def test_iam_policies_pass_parliament(run_stack):
         ({"lambdaMemoryMb": 20000}, "lambdaMemoryMb=20000 must be an integer from 128 to 10240"),
         ({"lambdaMemoryMb": 64}, "lambdaMemoryMb=64"),
         ({"ephemeralStorageMb": 1024}, "ephemeralStorageMb=1024 cannot be used with SnapStart"),
-        ({"sagemakerInstanceType": "ml.t3.medium"}, "ml.t3.medium is not offered for real-time endpoints"),
-        ({"modelPath": "/nonexistent/model.onnx"}, "modelPath: /nonexistent/model.onnx does not exist"),
+        (
+            {"sagemakerInstanceType": "ml.t3.medium"},
+            "ml.t3.medium is not offered for real-time endpoints",
+        ),
+        (
+            {"modelPath": "/nonexistent/model.onnx"},
+            "modelPath: /nonexistent/model.onnx does not exist",
+        ),
         ({"architecture": "sparc"}, "architecture='sparc' must be x86_64 or arm64"),
         ({"sagemakerServerlessMemoryMb": 512}, "sagemakerServerlessMemoryMb=512"),
     ],
-    ids=["variant", "memory-high", "memory-low", "snapstart-storage", "t3", "model", "arch", "serverless"],
+    ids=[
+        "variant",
+        "memory-high",
+        "memory-low",
+        "snapstart-storage",
+        "t3",
+        "model",
+        "arch",
+        "serverless",
+    ],
 )
 def test_invalid_config_names_the_setting_and_the_fix(run_stack, config, message):
     with pytest.raises(StackConfigError) as err:
@@ -192,9 +252,20 @@ def test_bigger_storage_is_fine_without_snapstart(run_stack):
 
 def test_outputs_hold_what_the_benchmark_needs(run_stack):
     outputs = run_stack().outputs
-    for key in ("region", "bucket_name", "table_name", "upload_prefixes", "function_names",
-                "log_group_names", "snapstart_alias_arn", "endpoint_name", "model_sha256",
-                "failure_queue_url", "lambda_memory_mb", "architecture"):
+    for key in (
+        "region",
+        "bucket_name",
+        "table_name",
+        "upload_prefixes",
+        "function_names",
+        "log_group_names",
+        "snapstart_alias_arn",
+        "endpoint_name",
+        "model_sha256",
+        "failure_queue_url",
+        "lambda_memory_mb",
+        "architecture",
+    ):
         assert key in outputs, key
     assert outputs["upload_prefixes"] == {v: f"incoming/{v}/" for v in VARIANTS}
     assert outputs["region"] == "us-east-1" and outputs["lambda_memory_mb"] == 4096
@@ -212,16 +283,29 @@ def test_components_parent_their_children(run_stack):
         owner = chain.split("$")[0]
         assert owner.startswith("audio-inference-kit:index:"), urn
         component = owner.rsplit(":", 1)[1]
-        assert name.split("-")[0] in {"storage", "standard", "snapstart", "sagemaker"}, (component, urn)
+        assert name.split("-")[0] in {"storage", "standard", "snapstart", "sagemaker"}, (
+            component,
+            urn,
+        )
 
 
 def test_snapstart_component_validates_its_constraints():
     from components import SnapStartLambda, SnapStartLambdaArgs
 
     args = SnapStartLambdaArgs(
-        predictor="snapstart", code_bucket="b", code_key="k", code_sha256="x", bucket_name="b",
-        bucket_arn="arn:aws:s3:::b", table_name="t", table_arn="arn", failure_queue_arn="arn",
-        account_id="1", model_s3_uri="s3://b/m", model_object_arns=["arn"], ephemeral_storage_mb=1024,
+        predictor="snapstart",
+        code_bucket="b",
+        code_key="k",
+        code_sha256="x",
+        bucket_name="b",
+        bucket_arn="arn:aws:s3:::b",
+        table_name="t",
+        table_arn="arn",
+        failure_queue_arn="arn",
+        account_id="1",
+        model_s3_uri="s3://b/m",
+        model_object_arns=["arn"],
+        ephemeral_storage_mb=1024,
     )
     with pytest.raises(ValueError, match="SnapStart requires 512 MB"):
         SnapStartLambda("x", args)

@@ -20,7 +20,14 @@ import zipfile
 from dataclasses import dataclass
 
 from audio_inference.runtime import build_pipeline
-from audio_inference.settings import HANDLERS, SAGEMAKER, SNAPSTART, STANDARD, Settings, upload_prefix
+from audio_inference.settings import (
+    HANDLERS,
+    SAGEMAKER,
+    SNAPSTART,
+    STANDARD,
+    Settings,
+    upload_prefix,
+)
 
 from bench.emulator import LocalStack, MotoServer, receive_events
 
@@ -35,8 +42,14 @@ class Environment:
 class Platform:
     """Creates the functions in moto and runs them on S3 events."""
 
-    def __init__(self, server: MotoServer, stack: LocalStack, variants: tuple[str, ...],
-                 endpoint_url: str | None = None, late: set[int] | None = None) -> None:
+    def __init__(
+        self,
+        server: MotoServer,
+        stack: LocalStack,
+        variants: tuple[str, ...],
+        endpoint_url: str | None = None,
+        late: set[int] | None = None,
+    ) -> None:
         self.server, self.stack, self.variants = server, stack, variants
         self.lam, self.logs = server.client("lambda"), server.client("logs")
         self.endpoint_url = endpoint_url
@@ -52,20 +65,46 @@ class Platform:
 
     def _deploy(self) -> dict:
         iam = self.server.client("iam")
-        role = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                    "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+        role = iam.create_role(
+            RoleName="fn-role",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as z:
             z.writestr("standard_handler.py", "def handler(e, c):\n    return {}\n")
-        outputs = {"region": "us-east-1", "bucket_name": self.stack.bucket, "table_name": self.stack.table,
-                   "variants": list(self.variants), "upload_prefixes": {}, "function_names": {},
-                   "log_group_names": {}, "lambda_memory_mb": 4096, "architecture": "x86_64"}
+        outputs = {
+            "region": "us-east-1",
+            "bucket_name": self.stack.bucket,
+            "table_name": self.stack.table,
+            "variants": list(self.variants),
+            "upload_prefixes": {},
+            "function_names": {},
+            "log_group_names": {},
+            "lambda_memory_mb": 4096,
+            "architecture": "x86_64",
+        }
         for v in self.variants:
             name = f"kit-{v}-fn"
-            self.lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler=HANDLERS[v],
-                                     Code={"ZipFile": code.getvalue()}, MemorySize=128 if v == SAGEMAKER else 4096,
-                                     Environment={"Variables": {"PREDICTOR": v}})
+            self.lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler=HANDLERS[v],
+                Code={"ZipFile": code.getvalue()},
+                MemorySize=128 if v == SAGEMAKER else 4096,
+                Environment={"Variables": {"PREDICTOR": v}},
+            )
             group = f"/aws/lambda/kit/test/{v}"
             self.logs.create_log_group(logGroupName=group)
             outputs["upload_prefixes"][v] = upload_prefix(v)
@@ -93,30 +132,48 @@ class Platform:
         env = self.envs.get(variant)
         if env is not None and env.config_key == key:
             return env, False
-        settings = Settings(predictions_table=self.stack.table, predictor=variant,
-                            model_s3_uri=None if variant == SAGEMAKER else self.stack.model_uri,
-                            endpoint_name="audio-endpoint" if variant == SAGEMAKER else None)
+        settings = Settings(
+            predictions_table=self.stack.table,
+            predictor=variant,
+            model_s3_uri=None if variant == SAGEMAKER else self.stack.model_uri,
+            endpoint_name="audio-endpoint" if variant == SAGEMAKER else None,
+        )
         started = time.perf_counter()
         pipeline = build_pipeline(settings)
         self.init_ms = (time.perf_counter() - started) * 1000
         stream = f"2026/11/22/[{'3' if variant == SNAPSTART else '$LATEST'}]{uuid.uuid4().hex}"
-        self.logs.create_log_stream(logGroupName=self.outputs["log_group_names"][variant], logStreamName=stream)
+        self.logs.create_log_stream(
+            logGroupName=self.outputs["log_group_names"][variant], logStreamName=stream
+        )
         env = Environment(pipeline, stream, key)
         self.envs[variant] = env
         return env, True
 
-    def _report(self, variant: str, request_id: str, duration: float, cold: bool, memory: int) -> str:
+    def _report(
+        self, variant: str, request_id: str, duration: float, cold: bool, memory: int
+    ) -> str:
         billed = math.ceil(duration)
         if variant == SAGEMAKER:  # the stack sets the JSON log format
-            metrics = {"durationMs": round(duration, 2), "billedDurationMs": billed, "memorySizeMB": memory,
-                       "maxMemoryUsedMB": 71}
+            metrics = {
+                "durationMs": round(duration, 2),
+                "billedDurationMs": billed,
+                "memorySizeMB": memory,
+                "maxMemoryUsedMB": 71,
+            }
             if cold:
                 metrics["initDurationMs"] = round(self.init_ms, 2)
                 metrics["billedDurationMs"] = math.ceil(duration + self.init_ms)
-            return json.dumps({"time": "2026-11-22T12:00:00.000Z", "type": "platform.report",
-                               "record": {"requestId": request_id, "metrics": metrics, "status": "success"}})
-        line = (f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
-                f"Memory Size: {memory} MB\tMax Memory Used: 312 MB\t")
+            return json.dumps(
+                {
+                    "time": "2026-11-22T12:00:00.000Z",
+                    "type": "platform.report",
+                    "record": {"requestId": request_id, "metrics": metrics, "status": "success"},
+                }
+            )
+        line = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {billed} ms\t"
+            f"Memory Size: {memory} MB\tMax Memory Used: 312 MB\t"
+        )
         if cold and variant == STANDARD:
             line += f"Init Duration: {self.init_ms:.2f} ms\t"
         if cold and variant == SNAPSTART:
@@ -125,8 +182,11 @@ class Platform:
         return line
 
     def _put(self, group: str, stream: str, message: str) -> None:
-        self.logs.put_log_events(logGroupName=group, logStreamName=stream,
-                                 logEvents=[{"timestamp": int(time.time() * 1000), "message": message}])
+        self.logs.put_log_events(
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": int(time.time() * 1000), "message": message}],
+        )
 
     def _loop(self) -> None:
         sqs = self.server.client("sqs")
@@ -150,7 +210,9 @@ class Platform:
         env.pipeline.handle(event, context)
         duration = (time.perf_counter() - started) * 1000
         self.durations[request_id] = duration
-        memory = self.lam.get_function_configuration(FunctionName=self.outputs["function_names"][variant])["MemorySize"]
+        memory = self.lam.get_function_configuration(
+            FunctionName=self.outputs["function_names"][variant]
+        )["MemorySize"]
         group = self.outputs["log_group_names"][variant]
         self._put(group, env.stream, f"START RequestId: {request_id} Version: $LATEST")
         report = self._report(variant, request_id, duration, cold, memory)

@@ -57,22 +57,61 @@ def platform(moto_server, model_dir, serving):
 
 
 def workload(samples, **kw) -> Workload:
-    base = dict(requests=6, cold_strategy="reconfigure", cold_starts=3, samples_dir=samples,
-                wait_timeout_s=60, logs_timeout_s=20, variants=list(VARIANTS))
+    base = dict(
+        requests=6,
+        cold_strategy="reconfigure",
+        cold_starts=3,
+        samples_dir=samples,
+        wait_timeout_s=60,
+        logs_timeout_s=20,
+        variants=list(VARIANTS),
+    )
     return Workload(**{**base, **kw})
 
 
 def test_report_parsing_handles_every_format():
-    text = parse_report("REPORT RequestId: abc\tDuration: 15.74 ms\tBilled Duration: 147 ms\tMemory Size: 128 MB\t"
-                        "Max Memory Used: 56 MB\tInit Duration: 130.49 ms\t")
-    assert text == {"request_id": "abc", "duration_ms": 15.74, "billed_ms": 147, "memory_mb": 128,
-                    "max_memory_mb": 56, "init_ms": 130.49}
-    snap = parse_report("REPORT RequestId: d\tDuration: 20.00 ms\tBilled Duration: 20 ms\tMemory Size: 4096 MB\t"
-                        "Max Memory Used: 300 MB\tRestore Duration: 310.11 ms\tBilled Restore Duration: 180 ms")
-    assert snap["restore_ms"] == 310.11 and snap["billed_restore_ms"] == 180 and "init_ms" not in snap
-    js = parse_report(json.dumps({"type": "platform.report", "record": {"requestId": "j", "metrics": {
-        "durationMs": 3.5, "billedDurationMs": 4, "memorySizeMB": 128, "maxMemoryUsedMB": 60}}}))
-    assert js == {"request_id": "j", "duration_ms": 3.5, "billed_ms": 4, "memory_mb": 128, "max_memory_mb": 60}
+    text = parse_report(
+        "REPORT RequestId: abc\tDuration: 15.74 ms\tBilled Duration: 147 ms\tMemory Size: 128 MB\t"
+        "Max Memory Used: 56 MB\tInit Duration: 130.49 ms\t"
+    )
+    assert text == {
+        "request_id": "abc",
+        "duration_ms": 15.74,
+        "billed_ms": 147,
+        "memory_mb": 128,
+        "max_memory_mb": 56,
+        "init_ms": 130.49,
+    }
+    snap = parse_report(
+        "REPORT RequestId: d\tDuration: 20.00 ms\tBilled Duration: 20 ms\tMemory Size: 4096 MB\t"
+        "Max Memory Used: 300 MB\tRestore Duration: 310.11 ms\tBilled Restore Duration: 180 ms"
+    )
+    assert (
+        snap["restore_ms"] == 310.11 and snap["billed_restore_ms"] == 180 and "init_ms" not in snap
+    )
+    js = parse_report(
+        json.dumps(
+            {
+                "type": "platform.report",
+                "record": {
+                    "requestId": "j",
+                    "metrics": {
+                        "durationMs": 3.5,
+                        "billedDurationMs": 4,
+                        "memorySizeMB": 128,
+                        "maxMemoryUsedMB": 60,
+                    },
+                },
+            }
+        )
+    )
+    assert js == {
+        "request_id": "j",
+        "duration_ms": 3.5,
+        "billed_ms": 4,
+        "memory_mb": 128,
+        "max_memory_mb": 60,
+    }
     assert parse_report("START RequestId: x Version: $LATEST") is None
     assert parse_report('{"type": "platform.start"}') is None
 
@@ -92,8 +131,13 @@ def test_aws_run_joins_items_and_reports(platform, samples, tmp_path):
     std = [r for r in doc["invocations"] if r["variant"] == "standard" and r["cold"]]
     assert all(r["init_ms"] and r["billed_init_ms"] for r in std)  # text REPORT: INIT billed apart
     proxy = [r for r in doc["invocations"] if r["variant"] == "sagemaker" and r["cold"]]
-    assert all(r["init_ms"] and r["billed_init_ms"] == 0 for r in proxy)  # JSON REPORT: already in Billed
-    assert doc["summary"]["sagemaker"]["memory_mb"] == 128 and doc["summary"]["standard"]["memory_mb"] == 4096
+    assert all(
+        r["init_ms"] and r["billed_init_ms"] == 0 for r in proxy
+    )  # JSON REPORT: already in Billed
+    assert (
+        doc["summary"]["sagemaker"]["memory_mb"] == 128
+        and doc["summary"]["standard"]["memory_mb"] == 4096
+    )
     md, _ = write_report(doc, tmp_path)
     assert all(f"## {s}" in md.read_text() for s in SECTIONS)
 
@@ -102,7 +146,9 @@ def test_reconfigure_is_undone(platform, samples):
     lam = platform.lam
     names = platform.outputs["function_names"]
     before = lam.get_alias(FunctionName=names["snapstart"], Name="live")["FunctionVersion"]
-    run = AwsRun(platform.outputs, workload(samples, requests=2, cold_starts=2), Clients("us-east-1"))
+    run = AwsRun(
+        platform.outputs, workload(samples, requests=2, cold_starts=2), Clients("us-east-1")
+    )
     run.run()
     calls = run.cold.calls
     assert any(c.startswith("publish_version kit-snapstart-fn") for c in calls)
@@ -112,13 +158,26 @@ def test_reconfigure_is_undone(platform, samples):
         env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
         assert NONCE_VARIABLE not in env
     assert lam.get_alias(FunctionName=names["snapstart"], Name="live")["FunctionVersion"] == before
-    versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName=names["snapstart"])["Versions"]]
+    versions = [
+        v["Version"]
+        for v in lam.list_versions_by_function(FunctionName=names["snapstart"])["Versions"]
+    ]
     assert versions == ["$LATEST", before]
 
 
 def test_burst_sends_uploads_together(platform, samples):
-    run = AwsRun(platform.outputs, workload(samples, cold_strategy="burst", requests=4, cold_starts=1, burst=3,
-                                            variants=["standard"]), Clients("us-east-1"))
+    run = AwsRun(
+        platform.outputs,
+        workload(
+            samples,
+            cold_strategy="burst",
+            requests=4,
+            cold_starts=1,
+            burst=3,
+            variants=["standard"],
+        ),
+        Clients("us-east-1"),
+    )
     doc = run.run()
     assert doc["checks"]["lost"] == 0 and run.cold.calls == []
 
@@ -126,9 +185,15 @@ def test_burst_sends_uploads_together(platform, samples):
 def test_missing_outputs_are_named():
     with pytest.raises(BenchError, match="'table_name' is missing"):
         check_outputs({"region": "us-east-1", "bucket_name": "b", "variants": ["standard"]})
-    good = {"region": "r", "bucket_name": "b", "table_name": "t", "variants": ["standard", "snapstart"],
-            "upload_prefixes": {"standard": "p", "snapstart": "q"}, "function_names": {"standard": "f", "snapstart": "g"},
-            "log_group_names": {"standard": "l", "snapstart": "m"}}
+    good = {
+        "region": "r",
+        "bucket_name": "b",
+        "table_name": "t",
+        "variants": ["standard", "snapstart"],
+        "upload_prefixes": {"standard": "p", "snapstart": "q"},
+        "function_names": {"standard": "f", "snapstart": "g"},
+        "log_group_names": {"standard": "l", "snapstart": "m"},
+    }
     with pytest.raises(BenchError, match="'snapstart_alias_name' is missing"):
         check_outputs(good)
     with pytest.raises(BenchError, match="'sagemaker' is not deployed"):
@@ -137,8 +202,12 @@ def test_missing_outputs_are_named():
 
 def test_tune_sweeps_and_restores(platform, samples):
     lam, names = platform.lam, platform.outputs["function_names"]
-    doc = sweep(platform.outputs, workload(samples, requests=3, cold_strategy="none",
-                                           variants=["standard", "snapstart"]), [1024, 2048], Clients("us-east-1"))
+    doc = sweep(
+        platform.outputs,
+        workload(samples, requests=3, cold_strategy="none", variants=["standard", "snapstart"]),
+        [1024, 2048],
+        Clients("us-east-1"),
+    )
     sizes = {(p["variant"], p["memory_mb"]) for p in doc["points"]}
     assert sizes == {(v, m) for v in ("standard", "snapstart") for m in (1024, 2048)}
     assert all(p["cost_per_million"] > 0 and p["median_ms"] > 0 for p in doc["points"])
@@ -157,8 +226,13 @@ def test_tune_restores_memory_after_a_failure(platform, samples):
         raise KeyboardInterrupt  # Ctrl-C in the middle of the sweep
 
     with pytest.raises(KeyboardInterrupt):
-        sweep(platform.outputs, workload(samples, variants=["standard", "snapstart"]), [512, 1024],
-              Clients("us-east-1"), runner=failing_runner)
+        sweep(
+            platform.outputs,
+            workload(samples, variants=["standard", "snapstart"]),
+            [512, 1024],
+            Clients("us-east-1"),
+            runner=failing_runner,
+        )
     assert seen == [512]
     for v in ("standard", "snapstart"):
         assert lam.get_function_configuration(FunctionName=names[v])["MemorySize"] == 4096
@@ -170,15 +244,40 @@ def test_confirmation_guard_and_exit_codes(platform, samples, tmp_path):
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(platform.outputs))
     env = {**__import__("os").environ}
-    base = [sys.executable, "-m", "bench", "aws", "--outputs", str(outputs), "--samples", str(samples),
-            "--out", str(tmp_path)]
-    refused = subprocess.run(base, cwd=ROOT, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                             env=env)
+    base = [
+        sys.executable,
+        "-m",
+        "bench",
+        "aws",
+        "--outputs",
+        str(outputs),
+        "--samples",
+        str(samples),
+        "--out",
+        str(tmp_path),
+    ]
+    refused = subprocess.run(
+        base,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     assert refused.returncode == 3 and "without confirmation" in refused.stdout
     assert "Estimated cost" in refused.stdout and "incoming/standard/" in refused.stdout
     assert platform.count == 0  # nothing was uploaded
     broken = tmp_path / "broken.json"
-    broken.write_text(json.dumps({k: v for k, v in platform.outputs.items() if k != "log_group_names"}))
-    missing = subprocess.run([*base[:5], str(broken), "--yes"], cwd=ROOT, capture_output=True, text=True,
-                             timeout=120, env=env)
+    broken.write_text(
+        json.dumps({k: v for k, v in platform.outputs.items() if k != "log_group_names"})
+    )
+    missing = subprocess.run(
+        [*base[:5], str(broken), "--yes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert missing.returncode == 2 and "'log_group_names' is missing" in missing.stdout

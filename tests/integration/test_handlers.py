@@ -123,7 +123,9 @@ def test_persistent_aws_failure_fails_the_invocation_after_other_records(standar
 
 def test_missing_model_fails_init_naming_variable_and_uri(aws):
     server, stack = aws
-    env = handler_env(server, stack, STANDARD) | {"MODEL_S3_URI": f"s3://{stack.bucket}/nope/model.onnx"}
+    env = handler_env(server, stack, STANDARD) | {
+        "MODEL_S3_URI": f"s3://{stack.bucket}/nope/model.onnx"
+    }
     previous = apply_env(env)
     try:
         with pytest.raises(ConfigError, match=r"MODEL_S3_URI=s3://audio-uploads/nope/model.onnx"):

@@ -31,9 +31,15 @@ def samples(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_run(model_dir, samples, tmp_path_factory):
-    cfg = LocalConfig(requests=6, cold_starts=2, idle_timeout_s=1.0, model_dir=model_dir, samples_dir=samples,
-                      out_dir=tmp_path_factory.mktemp("results"),
-                      memory_mb={"standard": 4096, "snapstart": 4096, "sagemaker": 128})
+    cfg = LocalConfig(
+        requests=6,
+        cold_starts=2,
+        idle_timeout_s=1.0,
+        model_dir=model_dir,
+        samples_dir=samples,
+        out_dir=tmp_path_factory.mktemp("results"),
+        memory_mb={"standard": 4096, "snapstart": 4096, "sagemaker": 128},
+    )
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     doc = run(cfg, Console(quiet=True), quiet=True)
     time.sleep(0.5)
@@ -44,7 +50,11 @@ def local_run(model_dir, samples, tmp_path_factory):
 def test_results_follow_the_schema(local_run):
     _, doc, _ = local_run
     results.validate(doc)
-    assert doc["target"] == "local" and set(doc["summary"]) == {"standard", "snapstart", "sagemaker"}
+    assert doc["target"] == "local" and set(doc["summary"]) == {
+        "standard",
+        "snapstart",
+        "sagemaker",
+    }
     assert len(doc["invocations"]) == 18
     assert doc["endpoint"]["startup_ms"] > 0 and doc["config"]["snapshot_init_ms"] > 0
 
@@ -52,7 +62,9 @@ def test_results_follow_the_schema(local_run):
 def test_every_upload_has_exactly_one_item(local_run):
     _, doc, _ = local_run
     assert doc["checks"] == {**doc["checks"], "lost": 0, "duplicated": 0}
-    assert all(r["status"] == "ok" for r in doc["invocations"]), [r["error"] for r in doc["invocations"]]
+    assert all(r["status"] == "ok" for r in doc["invocations"]), [
+        r["error"] for r in doc["invocations"]
+    ]
     assert all(r["request_id"] and r["e2e_ms"] > 0 for r in doc["invocations"])
 
 
@@ -75,7 +87,9 @@ def test_cold_starts_happen_exactly_where_the_schedule_forces_them(local_run):
 def test_snapstart_restore_is_faster_than_standard_init(local_run):
     _, doc, _ = local_run
     init = [r["init_ms"] for r in doc["invocations"] if r["variant"] == "standard" and r["cold"]]
-    restore = [r["restore_ms"] for r in doc["invocations"] if r["variant"] == "snapstart" and r["cold"]]
+    restore = [
+        r["restore_ms"] for r in doc["invocations"] if r["variant"] == "snapstart" and r["cold"]
+    ]
     assert max(restore) < min(init)
 
 
@@ -99,15 +113,33 @@ def test_report_renders_every_section(local_run, tmp_path):
 
 def test_ctrl_c_stops_everything(model_dir, samples, tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench", "local", "--requests", "30", "--model-dir", str(model_dir),
-         "--samples", str(samples), "--out", str(tmp_path), "--no-report"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "local",
+            "--requests",
+            "30",
+            "--model-dir",
+            str(model_dir),
+            "--samples",
+            str(samples),
+            "--out",
+            str(tmp_path),
+            "--no-report",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     sid = os.getsid(proc.pid)
     deadline = time.time() + 60
     while time.time() < deadline and len(psutil.Process(proc.pid).children(recursive=True)) < 3:
         time.sleep(0.2)
-    ports = {c.laddr.port for c in psutil.Process(proc.pid).net_connections() if c.status == "LISTEN"}
+    ports = {
+        c.laddr.port for c in psutil.Process(proc.pid).net_connections() if c.status == "LISTEN"
+    }
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out[-2000:]
@@ -126,6 +158,11 @@ def _sid(p: psutil.Process) -> int | None:
 
 
 def test_bad_arguments_are_refused():
-    result = subprocess.run([sys.executable, "-m", "bench", "local", "--variants", "gpu"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "local", "--variants", "gpu"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "unknown variant" in result.stdout

@@ -40,7 +40,9 @@ def test_ping(server):
 
 
 def test_invocations_classify_wav(server, tiny_build):
-    status, body = post(f"{server.url}/invocations", wav_bytes(tone(1.0, 44_100, channels=2), 44_100))
+    status, body = post(
+        f"{server.url}/invocations", wav_bytes(tone(1.0, 44_100, channels=2), 44_100)
+    )
     assert status == 200
     assert body["label"] in tiny_build["labels"]
     assert body["model_sha256"] == tiny_build["metadata"]["sha256"]
@@ -70,8 +72,13 @@ def test_serve_refuses_a_missing_model_dir(tmp_path):
 
     from bench.processes import ROOT
 
-    result = subprocess.run([sys.executable, "-m", "sagemaker.serve", "--model-dir", str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "sagemaker.serve", "--model-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "model.onnx is missing" in result.stderr
 
 
@@ -105,6 +112,12 @@ def test_proxy_never_imports_onnxruntime(aws, server):
     code = "import sagemaker_proxy_handler, sys; print('onnxruntime' in sys.modules)"
     import os
 
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions",
-                            env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "functions",
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.stdout.strip() == "False", result.stderr

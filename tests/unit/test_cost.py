@@ -21,11 +21,13 @@ SEED = {  # the seed article's table: totals per month
 
 
 def seed_model() -> CostModel:
-    return CostModel([
-        VariantCost(name="standard", kind="manual", per_million=13.80, fixed_monthly=0.0),
-        VariantCost(name="snapstart", kind="manual", per_million=16.82, fixed_monthly=0.0),
-        VariantCost(name="sagemaker", kind="manual", per_million=0.81, fixed_monthly=40.88),
-    ])
+    return CostModel(
+        [
+            VariantCost(name="standard", kind="manual", per_million=13.80, fixed_monthly=0.0),
+            VariantCost(name="snapstart", kind="manual", per_million=16.82, fixed_monthly=0.0),
+            VariantCost(name="sagemaker", kind="manual", per_million=0.81, fixed_monthly=40.88),
+        ]
+    )
 
 
 def test_seed_table_reproduced_within_one_percent():
@@ -34,7 +36,9 @@ def test_seed_table_reproduced_within_one_percent():
     for level in report["levels"]:
         for name, expected in SEED[level["rpm"]].items():
             assert level["totals"][name] == pytest.approx(expected, rel=0.01), (level["rpm"], name)
-    crossing = next(x for x in report["crossovers"] if (x["a"], x["b"]) == ("standard", "sagemaker"))
+    crossing = next(
+        x for x in report["crossovers"] if (x["a"], x["b"]) == ("standard", "sagemaker")
+    )
     assert crossing["rpm"] == pytest.approx(72, rel=0.01)
     assert crossing["cheaper_below"] == "standard"
     assert [s["variant"] for s in report["cheapest"]] == ["standard", "sagemaker"]
@@ -67,26 +71,53 @@ def test_memory_change_scales_duration_only():
 
 
 def test_billed_init_of_cold_starts_is_charged():
-    v = VariantCost(name="s", kind="lambda", memory_mb=1024, billed_ms=100, cold_fraction=0.1, billed_init_ms=800)
+    v = VariantCost(
+        name="s",
+        kind="lambda",
+        memory_mb=1024,
+        billed_ms=100,
+        cold_fraction=0.1,
+        billed_init_ms=800,
+    )
     gb_s = 1e6 * (0.1 + 0.1 * 0.8)
     assert CostModel([v]).breakdown(v, 1e6)["lambda_duration"] == pytest.approx(gb_s * 0.0000166667)
 
 
 def test_snapstart_cache_and_restore_by_hand():
-    v = VariantCost(name="ss", kind="snapstart", memory_mb=4096, billed_ms=100, cold_fraction=0.01,
-                    billed_restore_ms=300)
+    v = VariantCost(
+        name="ss",
+        kind="snapstart",
+        memory_mb=4096,
+        billed_ms=100,
+        cold_fraction=0.01,
+        billed_restore_ms=300,
+    )
     model = CostModel([v])
     parts = model.breakdown(v, 1e6)
     assert parts["snapstart_restore"] == pytest.approx(1e4 * 4 * 0.0001397998)
     assert parts["lambda_duration"] == pytest.approx((1e6 * 4 * 0.1 + 1e4 * 4 * 0.3) * 0.0000166667)
-    assert model.fixed(v) == pytest.approx(4 * 730 * 3600 * 0.0000015046)  # cache, one version, all month
+    assert model.fixed(v) == pytest.approx(
+        4 * 730 * 3600 * 0.0000015046
+    )  # cache, one version, all month
 
 
 def test_sagemaker_instance_and_serverless_by_hand():
-    inst = VariantCost(name="sm", kind="sagemaker", memory_mb=128, billed_ms=50, instance_type="ml.m5.large",
-                       instance_count=2)
-    serverless = VariantCost(name="sl", kind="sagemaker-serverless", memory_mb=128, billed_ms=50,
-                             serverless_memory_mb=2048, serverless_ms=150)
+    inst = VariantCost(
+        name="sm",
+        kind="sagemaker",
+        memory_mb=128,
+        billed_ms=50,
+        instance_type="ml.m5.large",
+        instance_count=2,
+    )
+    serverless = VariantCost(
+        name="sl",
+        kind="sagemaker-serverless",
+        memory_mb=128,
+        billed_ms=50,
+        serverless_memory_mb=2048,
+        serverless_ms=150,
+    )
     model = CostModel([inst, serverless])
     assert model.fixed(inst) == pytest.approx(0.115 * 730 * 2)
     assert model.fixed(serverless) == 0
@@ -97,8 +128,16 @@ def test_sagemaker_instance_and_serverless_by_hand():
 
 def test_hours_per_month_and_price_overrides(tmp_path):
     override = tmp_path / "prices.json"
-    override.write_text(json.dumps({"prices": {"lambda_request": 0.0000004,
-                                               "sagemaker_instance_hour": {"instances": {"ml.t2.medium": 0.1}}}}))
+    override.write_text(
+        json.dumps(
+            {
+                "prices": {
+                    "lambda_request": 0.0000004,
+                    "sagemaker_instance_hour": {"instances": {"ml.t2.medium": 0.1}},
+                }
+            }
+        )
+    )
     pricing = Pricing.load(override, hours_per_month=720)
     v = VariantCost(name="m", kind="sagemaker", memory_mb=128, billed_ms=0)
     model = CostModel([v], pricing)
@@ -116,7 +155,10 @@ def test_hours_per_month_and_price_overrides(tmp_path):
     [
         (VariantCost(name="x", kind="lambda", billed_ms=-5), "billed_ms is negative"),
         (VariantCost(name="x", kind="lambda", memory_mb=64), "outside Lambda's 128-10240 MB"),
-        (VariantCost(name="x", kind="sagemaker", instance_type="ml.t3.medium"), "unknown SageMaker instance type"),
+        (
+            VariantCost(name="x", kind="sagemaker", instance_type="ml.t3.medium"),
+            "unknown SageMaker instance type",
+        ),
         (VariantCost(name="x", kind="lambda", cold_fraction=2), "cold fraction"),
     ],
 )
@@ -127,15 +169,42 @@ def test_impossible_inputs(variant, message):
 
 def test_cli_prints_tables_writes_json_and_refuses_bad_input(tmp_path):
     out = tmp_path / "cost.json"
-    ok = subprocess.run([sys.executable, "-m", "bench", "cost", "--price", "standard=13.80:0",
-                         "--price", "sagemaker=0.81:40.88", "--json", str(out), "--plot", str(tmp_path / "c.png")],
-                        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "cost",
+            "--price",
+            "standard=13.80:0",
+            "--price",
+            "sagemaker=0.81:40.88",
+            "--json",
+            str(out),
+            "--plot",
+            str(tmp_path / "c.png"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "71.9" in ok.stdout and (tmp_path / "c.png").stat().st_size > 10_000
     assert json.loads(out.read_text())["crossovers"][0]["rpm"] == pytest.approx(71.86, rel=1e-3)
-    bad = subprocess.run([sys.executable, "-m", "bench", "cost", "--billed-ms", "-3"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "bench", "cost", "--billed-ms", "-3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "negative" in bad.stdout and "Traceback" not in bad.stderr
-    bad = subprocess.run([sys.executable, "-m", "bench", "cost", "--instance-type", "ml.x9.huge"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "bench", "cost", "--instance-type", "ml.x9.huge"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "unknown SageMaker instance type" in bad.stdout

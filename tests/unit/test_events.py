@@ -1,19 +1,23 @@
 import pytest
 from audio_inference.events import s3_objects
-from audio_inference.settings import Settings, ConfigError, upload_prefix
+from audio_inference.settings import ConfigError, Settings, upload_prefix
 
 pytestmark = pytest.mark.unit
 
 
 def record(key: str, sequencer: str = "0A1B", event: str = "ObjectCreated:Put") -> dict:
     return {
-        "eventSource": "aws:s3", "eventName": event, "eventTime": "2026-11-22T10:00:00.000Z",
+        "eventSource": "aws:s3",
+        "eventName": event,
+        "eventTime": "2026-11-22T10:00:00.000Z",
         "s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": 10, "sequencer": sequencer}},
     }
 
 
 def test_keys_are_url_decoded_and_all_records_kept():
-    objs = s3_objects({"Records": [record("incoming/standard/my+file%281%29.wav"), record("a.wav")]})
+    objs = s3_objects(
+        {"Records": [record("incoming/standard/my+file%281%29.wav"), record("a.wav")]}
+    )
     assert [o.key for o in objs] == ["incoming/standard/my file(1).wav", "a.wav"]
     assert objs[0].uri == "s3://b/incoming/standard/my file(1).wav"
 
@@ -31,7 +35,9 @@ def test_sequencers_compare_as_padded_strings():
 def test_sqs_wrapped_events_are_unwrapped():
     import json
 
-    wrapped = {"Records": [{"eventSource": "aws:sqs", "body": json.dumps({"Records": [record("x.wav")]})}]}
+    wrapped = {
+        "Records": [{"eventSource": "aws:sqs", "body": json.dumps({"Records": [record("x.wav")]})}]
+    }
     assert [o.key for o in s3_objects(wrapped)] == ["x.wav"]
 
 
@@ -45,8 +51,14 @@ def test_settings_name_the_missing_variable():
     with pytest.raises(ConfigError, match="not a variant"):
         Settings.from_env({"PREDICTOR": "gpu", "PREDICTIONS_TABLE": "t"})
     with pytest.raises(ConfigError, match="MAX_OBJECT_BYTES"):
-        Settings.from_env({"PREDICTOR": "standard", "PREDICTIONS_TABLE": "t",
-                           "MODEL_S3_URI": "s3://b/k", "MAX_OBJECT_BYTES": "-1"})
+        Settings.from_env(
+            {
+                "PREDICTOR": "standard",
+                "PREDICTIONS_TABLE": "t",
+                "MODEL_S3_URI": "s3://b/k",
+                "MAX_OBJECT_BYTES": "-1",
+            }
+        )
 
 
 def test_upload_prefixes():

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.unit
 def test_exported_model_runs_in_onnxruntime_and_agrees_with_torch(tiny_build):
     session = onnxruntime.InferenceSession(str(tiny_build["dir"] / "model.onnx"))
     model = tiny_build["model"]
-    for wave in parity_waveforms()[:6] + [np.random.default_rng(0).uniform(-1, 1, (3, 12_345)).astype(np.float32)]:
+    for wave in parity_waveforms()[:6] + [
+        np.random.default_rng(0).uniform(-1, 1, (3, 12_345)).astype(np.float32)
+    ]:
         batch = wave if wave.ndim == 2 else wave[None]
         got = session.run(None, {"waveform": batch})[0]
         with torch.no_grad():
@@ -33,8 +35,16 @@ def test_exported_model_runs_in_onnxruntime_and_agrees_with_torch(tiny_build):
 
 def test_metadata_is_complete_and_sha_matches(tiny_build):
     meta = json.loads((tiny_build["dir"] / "model.json").read_text())
-    for field in ("labels", "sample_rate", "input_name", "output_name", "opset", "sha256",
-                  "parity", "heldout_accuracy"):
+    for field in (
+        "labels",
+        "sample_rate",
+        "input_name",
+        "output_name",
+        "opset",
+        "sha256",
+        "parity",
+        "heldout_accuracy",
+    ):
         assert field in meta, field
     assert meta["sha256"] == sha256_of(tiny_build["dir"] / "model.onnx")
     assert meta["labels"] == ["tone", "chirp", "noise", "pulses"]
@@ -111,8 +121,18 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
 
 def test_cli_errors_are_one_line_not_a_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "model_build", "export", "--checkpoint", str(tmp_path / "no.pt"),
-         "--out", str(tmp_path)], capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "model_build",
+            "export",
+            "--checkpoint",
+            str(tmp_path / "no.pt"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr

@@ -14,11 +14,18 @@ def test_lambda_archive_holds_handlers_shared_code_and_runtime_deps_only():
     package = _packaging.build_package("x86_64")
     with zipfile.ZipFile(package.path) as archive:
         names = set(archive.namelist())
-    for handler in ("standard_handler.py", "snapstart_handler.py", "sagemaker_proxy_handler.py",
-                    "audio_inference/pipeline.py", "audio_inference/settings.py"):
+    for handler in (
+        "standard_handler.py",
+        "snapstart_handler.py",
+        "sagemaker_proxy_handler.py",
+        "audio_inference/pipeline.py",
+        "audio_inference/settings.py",
+    ):
         assert handler in names
     assert any(n.startswith("onnxruntime/") for n in names)
-    assert any(n.startswith("soundfile") for n in names) and any(n.startswith("soxr/") for n in names)
+    assert any(n.startswith("soundfile") for n in names) and any(
+        n.startswith("soxr/") for n in names
+    )
     assert not any(n.startswith(("torch/", "torchaudio/", "boto3/", "botocore/")) for n in names)
     assert any("x86_64" in n and n.endswith(".so") for n in names)
     assert package.zipped_bytes <= _packaging.DIRECT_UPLOAD_LIMIT
