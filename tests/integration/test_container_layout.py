@@ -1,0 +1,117 @@
+"""The serving image without Docker: the files its Dockerfile copies must be enough to serve."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from bench.processes import ROOT, free_port, stop_process
+
+pytestmark = pytest.mark.integration
+DOCKERFILE = ROOT / "sagemaker" / "Dockerfile"
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined."""
+    text = "\n".join(
+        line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")
+    )
+    joined = text.replace("\\\n", " ")
+    return [tuple(line.strip().split(None, 1)) for line in joined.splitlines() if line.strip()]
+
+
+def _included(path: str) -> bool:
+    """Apply .dockerignore (last matching rule wins; '!' re-includes)."""
+    keep = True
+    for rule in (ROOT / ".dockerignore").read_text().split():
+        negate = rule.startswith("!")
+        pattern = rule.lstrip("!")
+        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(
+            path, pattern.rstrip("*").rstrip("/") + "/*"
+        ):
+            keep = negate
+    return keep
+
+
+def test_dockerfile_contract():
+    steps = _instructions()
+    assert steps[0] == ("FROM", "--platform=linux/amd64 python:3.12-slim")
+    entry = next(arg for op, arg in steps if op == "ENTRYPOINT")
+    assert json.loads(entry) == ["python", "-m", "sagemaker.serve"]  # exec form
+    assert json.loads(next(arg for op, arg in steps if op == "CMD")) == ["serve"]
+    assert ("EXPOSE", "8080") in steps
+    run = " ".join(arg for op, arg in steps if op == "RUN")
+    assert "torch" not in run and "sagemaker/requirements.txt" in run
+
+
+def test_copied_files_serve_the_model(tmp_path, model_dir):
+    program = tmp_path / "opt" / "program"
+    for op, arg in _instructions():
+        if op != "COPY":
+            continue
+        *sources, dest = arg.split()
+        for source in sources:
+            origin = ROOT / source
+            files = [p for p in origin.rglob("*") if p.is_file()] if origin.is_dir() else [origin]
+            for path in files:
+                relative = str(path.relative_to(ROOT))
+                if "__pycache__" in relative:
+                    continue
+                assert _included(relative), (
+                    f"{relative} is copied by the Dockerfile but .dockerignore drops it"
+                )
+                if origin.is_dir():  # a directory's contents land under dest
+                    target = program / dest / path.relative_to(origin)
+                elif dest.endswith("/"):
+                    target = program / dest / path.name
+                else:
+                    target = program / dest
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, target)
+    opt_model = tmp_path / "opt" / "ml" / "model"
+    opt_model.mkdir(parents=True)
+    for name in ("model.onnx", "model.json"):
+        shutil.copy(model_dir / name, opt_model / name)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sagemaker.serve",
+            "serve",
+            "--model-dir",
+            str(opt_model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=program,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(200):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server from the image layout did not answer /ping")
+    finally:
+        stop_process(proc)
+    assert not (program / "functions" / "standard_handler.py").exists()  # only the shared package
+    assert (program / "functions" / "audio_inference" / "core.py").exists()
