@@ -279,6 +279,7 @@ def plot_latency(doc: dict, out_dir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     out_dir.mkdir(parents=True, exist_ok=True)
     records = [r for r in doc["invocations"] if r.get("latency_ms") is not None]
@@ -306,6 +307,7 @@ def plot_latency(doc: dict, out_dir: Path) -> list[Path]:
         )
     ax.scatter([], [], s=120, facecolors="none", edgecolors="black", label="cold start")
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("invocation (schedule order)")
     ax.set_ylabel("latency, ms (log)")
     ax.set_title(f"Latency per invocation - {doc['target']} run")
