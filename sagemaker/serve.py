@@ -17,9 +17,11 @@ runs ``serve`` with the defaults: /opt/ml/model, port 8080, one worker per CPU).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import os
+import socket
 import sys
 
 from audio_inference.audio import AudioError  # noqa: E402
@@ -27,10 +29,10 @@ from audio_inference.core import LocalClassifier  # noqa: E402
 from audio_inference.model import OnnxModel, available_cpus  # noqa: E402
 from audio_inference.settings import ENV_MODEL_DIR  # noqa: E402
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import _FUNCTIONS  # noqa: F401  (puts the shared package on sys.path)
 
@@ -61,13 +63,32 @@ async def _classify(request: Request, classifier: LocalClassifier) -> tuple[int,
         return 413, {"error": f"payload of {len(body)} bytes is over the 6 MB limit"}
     name = request.headers.get("x-amzn-sagemaker-custom-attributes") or "request body"
     try:
-        result = await run_in_threadpool(classifier.classify, body, name)
+        # Each worker process has one single-threaded session, so inference runs
+        # on the event loop: a thread hand-off would cost more than it frees.
+        result = classifier.classify(body, name)
     except AudioError as exc:
         return 400, {"error": str(exc)}
     except Exception:  # a server fault: log it, answer 500
         logger.exception("inference failed")
         return 500, {"error": "internal error during inference"}
     return 200, result.to_json()
+
+
+class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off on every connection.
+
+    With several workers, uvicorn hands each process a copy of the listening
+    socket whose protocol field reads 0, so asyncio skips TCP_NODELAY on accepted
+    connections; on kept-alive connections (SageMaker's front end keeps them) a
+    response then waits ~40 ms for a delayed ACK.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Turn Nagle off, then let uvicorn set the connection up."""
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
 
 
 def create_app(model_dir: str | None = None) -> Starlette:
@@ -150,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         workers=workers,
+        http=NoDelayH11Protocol,
         log_level="warning",
         timeout_keep_alive=75,
     )
