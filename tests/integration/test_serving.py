@@ -121,3 +121,47 @@ def test_proxy_never_imports_onnxruntime(aws, server):
         timeout=60,
     )
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_worker_connections_have_nagle_off():
+    """uvicorn workers get a listening socket whose proto reads 0; asyncio then skips TCP_NODELAY."""
+    import asyncio
+    import socket
+
+    from uvicorn.config import Config
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.server import ServerState
+
+    from sagemaker.serve import NoDelayH11Protocol
+
+    async def accepted_nodelay(protocol_class) -> int:
+        config = Config(app=lambda scope, receive, send: None, http=protocol_class)
+        config.load()
+        state, made = ServerState(), []
+        listener = socket.socket(
+            socket.AF_INET, socket.SOCK_STREAM, 0
+        )  # proto 0, like a worker's copy
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def factory():
+            made.append(protocol_class(config=config, server_state=state, app_state={}))
+            return made[-1]
+
+        server = await asyncio.get_running_loop().create_server(factory, sock=listener)
+        reader, writer = await asyncio.open_connection(*listener.getsockname())
+        for _ in range(100):
+            if made and getattr(made[0], "transport", None):
+                break
+            await asyncio.sleep(0.01)
+        flag = (
+            made[0]
+            .transport.get_extra_info("socket")
+            .getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        )
+        writer.close()
+        server.close()
+        return flag
+
+    assert asyncio.run(accepted_nodelay(H11Protocol)) == 0  # the problem
+    assert asyncio.run(accepted_nodelay(NoDelayH11Protocol)) != 0  # the fix
