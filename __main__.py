@@ -48,7 +48,7 @@ def function_args(predictor: str, memory_size_mb: int) -> InferenceLambdaArgs:
         predictor=predictor,
         code_bucket=storage.bucket_name,
         code_key=storage.code_key,
-        code_sha256=package.sha256,
+        code_sha256=package.source_code_hash,
         bucket_name=storage.bucket_name,
         bucket_arn=storage.bucket_arn,
         table_name=storage.table_name,

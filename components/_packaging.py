@@ -44,6 +44,13 @@ class LambdaPackage:
     unzipped_bytes: int
     architecture: str
 
+    @property
+    def source_code_hash(self) -> str:
+        """Base64 SHA-256, the form Lambda reports as CodeSha256 (hex would diff forever)."""
+        import base64
+
+        return base64.b64encode(bytes.fromhex(self.sha256)).decode()
+
 
 def code_files() -> list[Path]:
     """The function code that goes into every package (handlers + shared package)."""

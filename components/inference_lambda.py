@@ -35,7 +35,7 @@ class InferenceLambdaArgs:
     code_key: pulumi.Input[str]
     """Key of the function archive."""
     code_sha256: str
-    """Archive hash; a change redeploys the code."""
+    """Base64 SHA-256 of the archive (LambdaPackage.source_code_hash); a change redeploys."""
     bucket_name: pulumi.Input[str]
     """Upload bucket: the function may read its own prefix of it."""
     bucket_arn: pulumi.Input[str]

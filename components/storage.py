@@ -78,6 +78,8 @@ class Storage(pulumi.ComponentResource):
             policy=_iam.policy_document(_iam.bucket_tls_only(bucket.arn)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[block]),
         )
+        # Encrypted at rest with an AWS-owned key by default (free); a KMS key would
+        # add a charge per request for no benefit in a proof of concept.
         table = aws.dynamodb.Table(
             f"{name}-predictions",
             billing_mode="PAY_PER_REQUEST",
@@ -87,7 +89,6 @@ class Storage(pulumi.ComponentResource):
                 {"name": TABLE_HASH_KEY, "type": "S"},
                 {"name": TABLE_RANGE_KEY, "type": "S"},
             ],
-            server_side_encryption={"enabled": True},
             tags=args.tags,
             opts=child,
         )

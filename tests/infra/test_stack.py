@@ -66,6 +66,9 @@ def test_defaults_match_the_seed_setup(run_stack):
     assert standard["memorySize"] == 4096 and standard["architectures"] == ["x86_64"]
     assert standard["ephemeralStorage"]["size"] == 512 and standard["timeout"] == 90
     assert standard.get("publish") in (None, False) and not standard.get("snapStart")
+    assert (
+        standard["sourceCodeHash"].endswith("=") and len(standard["sourceCodeHash"]) == 44
+    )  # base64
     assert run.mocks.one(FN, "sagemaker-proxy-fn")["memorySize"] == 128
     config = run.mocks.one(
         "aws:sagemaker/endpointConfiguration:EndpointConfiguration", "sagemaker-config"

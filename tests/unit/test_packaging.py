@@ -57,3 +57,12 @@ def test_model_archive_is_deterministic(model_dir, tmp_path):
     assert digest == digest2
     with tarfile.open(path) as tar:
         assert sorted(tar.getnames()) == ["model.json", "model.onnx"]
+
+
+def test_source_code_hash_is_base64_like_lambdas_code_sha256():
+    import base64
+    import hashlib
+
+    package = _packaging.build_package("x86_64")
+    expected = base64.b64encode(hashlib.sha256(package.path.read_bytes()).digest()).decode()
+    assert package.source_code_hash == expected
