@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -623,7 +623,7 @@ def sweep(
                 cold._wait_updated(name)
                 if v == SNAPSTART:  # a new size needs a new published version behind the alias
                     cold.force(v)
-            doc = runner({**outputs, "lambda_memory_mb": memory}, replace_variants(work, lambdas))
+            doc = runner({**outputs, "lambda_memory_mb": memory}, replace(work, variants=lambdas))
             runs[memory] = doc
             for v in lambdas:
                 s = doc["summary"].get(v)
@@ -670,13 +670,6 @@ def sweep(
         "runs": runs,
         "restore_calls": cold.calls,
     }
-
-
-def replace_variants(work: Workload, variants: list[str]) -> Workload:
-    """The same workload for a subset of variants."""
-    from dataclasses import replace
-
-    return replace(work, variants=variants)
 
 
 def picks(points: list[SweepPoint]) -> dict[str, dict]:

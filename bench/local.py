@@ -29,6 +29,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from model_build.samples import read_manifest
+
 from . import results
 from .emulator import MotoServer, create_stack, handler_env, receive_events
 from .processes import ROOT, ServingProcess
@@ -311,7 +313,7 @@ class Run:
     def drive(self, progress: Progress) -> None:
         """Upload the schedule for each variant in turn and wait for every result."""
         s3 = self.server.client("s3")  # type: ignore[union-attr]
-        manifest = results_manifest(self.cfg.samples_dir)
+        manifest = read_manifest(self.cfg.samples_dir)
         files = sorted(manifest)
         rng = random.Random(self.cfg.seed)
         order = [rng.choice(files) for _ in range(self.cfg.requests)]
@@ -454,13 +456,6 @@ class Run:
         self.executor.shutdown(wait=False, cancel_futures=True)
         if self.server is not None:
             self.server.stop()
-
-
-def results_manifest(samples_dir: Path) -> dict[str, str]:
-    """file -> true label of the demo samples."""
-    from model_build.samples import read_manifest
-
-    return read_manifest(samples_dir)
 
 
 def run(cfg: LocalConfig, console: Console | None = None, quiet: bool = False) -> dict:
