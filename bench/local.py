@@ -545,9 +545,13 @@ def main(args: Any) -> int:
     )
     if doc["endpoint"]:
         console.print(
-            f"SageMaker serving app startup (the endpoint's cold start, local): "
-            f"{doc['endpoint']['startup_ms']:.0f} ms; SnapStart snapshot init: "
-            f"{doc['config']['snapshot_init_ms'] or 0:.0f} ms"
+            "SageMaker serving app startup (the endpoint's cold start, local): "
+            f"{doc['endpoint']['startup_ms']:.0f} ms"
+        )
+    if doc["config"]["snapshot_init_ms"] is not None:
+        console.print(
+            "SnapStart snapshot init (once per published version, before any request): "
+            f"{doc['config']['snapshot_init_ms']:.0f} ms"
         )
     console.print(
         f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} and "
