@@ -67,20 +67,22 @@ def verdict(doc: dict, cost: dict) -> list[str]:
     return lines
 
 
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
 def _config_rows(doc: dict) -> str:
     rows = ["| setting | value |", "|---|---|"]
-    for key, value in doc["config"].items():
-        if isinstance(value, (dict, list)):
-            value = (
-                ", ".join(f"{k}={v}" for k, v in value.items())
-                if isinstance(value, dict)
-                else ", ".join(map(str, value))
-            )
-        rows.append(f"| {key} | {value} |")
+    rows += [f"| {key} | {_cell(value)} |" for key, value in doc["config"].items()]
     if doc.get("endpoint"):
-        rows.append(f"| endpoint | {', '.join(f'{k}={v}' for k, v in doc['endpoint'].items())} |")
-    for key, value in doc.get("machine", {}).items():
-        rows.append(f"| machine {key} | {value} |")
+        rows.append(f"| endpoint | {_cell(doc['endpoint'])} |")
+    rows += [f"| machine {key} | {_cell(value)} |" for key, value in doc.get("machine", {}).items()]
     return "\n".join(rows)
 
 
