@@ -54,6 +54,7 @@ def function_args(predictor: str, memory_size_mb: int) -> InferenceLambdaArgs:
         table_name=storage.table_name,
         table_arn=storage.table_arn,
         failure_queue_arn=storage.failure_queue_arn,
+        failure_queue_url=storage.failure_queue_url,
         account_id=identity.account_id,
         model_s3_uri=None if predictor == SAGEMAKER else storage.model_s3_uri,
         model_object_arns=[] if predictor == SAGEMAKER else storage.model_object_arns,
@@ -92,6 +93,7 @@ if SAGEMAKER in config.variants:
             instance_count=config.sagemaker_instance_count,
             serverless_memory_mb=config.sagemaker_serverless_memory_mb,
             serverless_max_concurrency=config.sagemaker_serverless_max_concurrency,
+            log_retention_days=config.log_retention_days,
             force_delete_repository=config.force_destroy_bucket,
             tags=config.tags,
         ),
@@ -124,6 +126,8 @@ pulumi.export("model_sha256", storage.model_sha256)
 pulumi.export("variants", list(functions))
 pulumi.export("architecture", config.architecture)
 pulumi.export("lambda_memory_mb", config.lambda_memory_mb)
+pulumi.export("memory_mb", {v: fn.memory_size_mb for v, fn in functions.items()})
+pulumi.export("timeout_seconds", config.timeout_seconds)
 pulumi.export("upload_prefixes", {v: fn.upload_prefix for v, fn in functions.items()})
 pulumi.export("function_names", {v: fn.function_name for v, fn in functions.items()})
 pulumi.export("log_group_names", {v: fn.log_group_name for v, fn in functions.items()})
@@ -136,3 +140,6 @@ if endpoint is not None:
         "sagemaker_instance_type",
         "serverless" if config.sagemaker_serverless_memory_mb else config.sagemaker_instance_type,
     )
+    pulumi.export("sagemaker_instance_count", config.sagemaker_instance_count)
+    pulumi.export("sagemaker_serverless_memory_mb", config.sagemaker_serverless_memory_mb)
+    pulumi.export("endpoint_log_group_name", endpoint.log_group_name)

@@ -191,7 +191,7 @@ def _assumptions(doc: dict, cost: dict, cold_override: float | None) -> list[str
         "On-demand cold starts bill their INIT phase as duration (since August 2025). SnapStart bills a "
         "cache charge for one active published version all month, plus a restore charge per GB and the "
         "billed restore duration per restore.",
-        "Every request: one S3 PUT (the upload), two S3 GETs (header probe, then the rest), one DynamoDB write unit.",
+        "Every request: one S3 PUT (the upload), two S3 GETs (a ranged GET that learns the size, then the rest), one DynamoDB write unit.",
         "The SageMaker endpoint runs all month; the proxy Lambda's cost is included. Data transfer, "
         "CloudWatch Logs ingestion and ECR storage are not included (small for this workload).",
     ]

@@ -162,7 +162,7 @@ def warm_core(model_dir: Path, work: Path, iterations: int, progress: Progress) 
     task = progress.add_task("warm core", total=2 * iterations)
     for label, rate, channels in (("16k_mono", 16_000, 1), ("44k_stereo", 44_100, 2)):
         data = _wav(work / f"{label}.wav", 1.0, rate, channels)
-        waveform = load_waveform(data, "x")
+        waveform = load_waveform(data, "x", model.sample_rate)
         model.prime()
         full, infer, alone = [], [], []
         for _ in range(iterations):
@@ -215,7 +215,7 @@ def serving(model_dir: Path, work: Path, seconds: float, progress: Progress) -> 
 
     data = _wav(work / "serve.wav", 1.0, 16_000, 1)
     task = progress.add_task("serving throughput", total=2)
-    waveform = load_waveform(data, "x")
+    waveform = load_waveform(data, "x", json.loads((model_dir / "model.json").read_text())["sample_rate"])
     cpus = available_cpus()
     # Raw throughput is the better of the two ways to use the cores without HTTP:
     # one session with an intra-op thread per CPU, or one single-threaded session

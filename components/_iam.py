@@ -129,23 +129,31 @@ def ecr_pull(repository_arn: pulumi.Input[str]) -> list[Statement]:
     ]
 
 
-def sagemaker_endpoint_logs(
-    region: pulumi.Input[str], account_id: pulumi.Input[str]
-) -> list[Statement]:
-    """Let an endpoint write its container logs under /aws/sagemaker/Endpoints/."""
+def sagemaker_endpoint_logs(log_group_arn: pulumi.Input[str]) -> list[Statement]:
+    """Let an endpoint write its container logs into its own, pre-created log group."""
     return [
         {
             "Sid": "EndpointLogs",
             "Effect": "Allow",
-            "Action": [
-                "logs:CreateLogGroup",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-                "logs:DescribeLogStreams",
-            ],
-            "Resource": pulumi.Output.concat(
-                "arn:aws:logs:", region, ":", account_id, ":log-group:/aws/sagemaker/Endpoints/*"
-            ),
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": pulumi.Output.concat(log_group_arn, ":*"),
+        }
+    ]
+
+
+# The namespaces SageMaker hosting publishes instance and data metrics under.
+SAGEMAKER_METRIC_NAMESPACES = ["/aws/sagemaker/Endpoints*", "/aws/sagemaker/Endpoint/*"]
+
+
+def sagemaker_metrics() -> list[Statement]:
+    """Publish endpoint metrics, only in SageMaker's namespaces (PutMetricData takes no ARN)."""
+    return [
+        {
+            "Sid": "EndpointMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringLike": {"cloudwatch:namespace": SAGEMAKER_METRIC_NAMESPACES}},
         }
     ]
 

@@ -5,32 +5,31 @@ Every message names the setting at fault and says how to fix it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from audio_inference.settings import SAGEMAKER, SNAPSTART, VARIANTS
+from audio_inference.endpoint import minimum_timeout_seconds
+from audio_inference.settings import (
+    EPHEMERAL_STORAGE_MB,
+    LAMBDA_MEMORY_MB,
+    LAMBDA_TIMEOUT_SECONDS,
+    MAX_PAYLOAD_BYTES,
+    SAGEMAKER,
+    SERVERLESS_MAX_CONCURRENCY,
+    SERVERLESS_MEMORY_MB,
+    SNAPSTART,
+    SNAPSTART_EPHEMERAL_STORAGE_MB,
+    VARIANTS,
+)
+
+from .aws_models import hosting_instance_types, log_retention_days
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILE = ROOT / "Pulumi.yaml"
-# Instance types that SageMaker real-time hosting accepts and the cost model prices.
-# (ml.t3.medium exists for notebooks, not for endpoints.)
-HOSTING_INSTANCE_TYPES = frozenset(
-    {
-        "ml.t2.medium",
-        "ml.t2.large",
-        "ml.t2.xlarge",
-        "ml.m5.large",
-        "ml.m5.xlarge",
-        "ml.c5.large",
-        "ml.c5.xlarge",
-        "ml.c6i.large",
-        "ml.m6i.large",
-        "ml.g4dn.xlarge",
-    }
-)
 
 
 class StackConfigError(ValueError):
@@ -67,6 +66,11 @@ class StackConfig:
     log_retention_days: int
     force_destroy_bucket: bool
     tags: dict[str, str] = field(default_factory=dict)
+    region: str | None = None
+
+    def memory_mb(self, variant: str) -> int:
+        """Configured memory of ``variant``'s function."""
+        return self.proxy_memory_mb if variant == SAGEMAKER else self.lambda_memory_mb
 
     @property
     def model_dir(self) -> Path:
@@ -103,6 +107,63 @@ def from_pulumi(stack_config: Any) -> StackConfig:
     return load(get)
 
 
+def stack_file_values(path: Path | None) -> dict[str, Any]:
+    """This project's settings from a ``Pulumi.<stack>.yaml`` (keys without the namespace).
+
+    ``aws:region`` is returned as ``region`` when set.
+    """
+    if path is None:
+        return {}
+    try:
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise StackConfigError(f"stack config {path}: cannot read it as YAML ({exc})") from None
+    namespace = project_name() + ":"
+    values: dict[str, Any] = {}
+    for key, value in (doc.get("config") or {}).items():
+        if key.startswith(namespace):
+            name = key[len(namespace) :]
+            if name not in project_schema():
+                raise StackConfigError(
+                    f"stack config {path}: {key} is not a setting of this project; "
+                    f"known: {', '.join(project_schema())}"
+                )
+            values[name] = (
+                value.get("value")
+                if isinstance(value, dict) and "secure" not in value and "value" in value
+                else value
+            )
+        elif key == "aws:region":
+            values["region"] = value
+    return values
+
+
+def read_settings(stack_file: Path | None = None) -> StackConfig:
+    """The one way to read stack settings outside Pulumi: defaults from Pulumi.yaml,
+    values from ``stack_file`` (a ``Pulumi.<stack>.yaml``) when given."""
+    values = stack_file_values(stack_file)
+    region = values.pop("region", None)
+    return dataclasses.replace(load(values.get), region=region)
+
+
+def _variants(raw: Any) -> list[str]:
+    """A list, a JSON list string, or a comma-separated string (``standard,snapstart``)."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("["):
+            import json
+
+            try:
+                raw = json.loads(text)
+            except ValueError:
+                raise StackConfigError(f"variants={raw!r} is not a JSON list") from None
+        else:
+            return [v.strip() for v in text.split(",") if v.strip()]
+    if not isinstance(raw, list):
+        raise StackConfigError(f"variants={raw!r} must be a list")
+    return [str(v).strip() for v in raw]
+
+
 def load(get: Callable[[str], Any]) -> StackConfig:
     """Build a StackConfig; ``get(key)`` returns the stack's value or None for the default."""
     schema = project_schema()
@@ -111,46 +172,65 @@ def load(get: Callable[[str], Any]) -> StackConfig:
         given = get(key)
         return schema[key].get("default") if given is None else given
 
-    variants = value("variants")
-    if isinstance(variants, str):
-        variants = [v.strip() for v in variants.split(",") if v.strip()]
+    variants = _variants(value("variants"))
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants:
         raise StackConfigError(
             f"variants={variants!r}: {', '.join(map(repr, unknown)) or 'empty list'} is not a variant; "
-            f"choose from {', '.join(VARIANTS)}, e.g. `pulumi config set --path 'variants[0]' standard`"
+            f"choose from {', '.join(VARIANTS)} and set exactly the ones you want, e.g. "
+            "`pulumi config set variants standard,snapstart`"
         )
     architecture = value("architecture")
     if architecture not in ("x86_64", "arm64"):
         raise StackConfigError(
             f"architecture={architecture!r} must be x86_64 or arm64; {_fix('architecture', 'arm64')}"
         )
-    storage = _int_range("ephemeralStorageMb", value("ephemeralStorageMb"), 512, 10240, 512)
-    if SNAPSTART in variants and storage > 512:
+    storage = _int_range(
+        "ephemeralStorageMb", value("ephemeralStorageMb"), *EPHEMERAL_STORAGE_MB, 512
+    )
+    if SNAPSTART in variants and storage != SNAPSTART_EPHEMERAL_STORAGE_MB:
         raise StackConfigError(
-            f"ephemeralStorageMb={storage} cannot be used with SnapStart, which requires 512 MB; "
-            f"{_fix('ephemeralStorageMb', 512)} or remove snapstart from variants"
+            f"ephemeralStorageMb={storage} cannot be used with SnapStart, which requires "
+            f"{SNAPSTART_EPHEMERAL_STORAGE_MB} MB; {_fix('ephemeralStorageMb', 512)} "
+            "or remove snapstart from variants"
         )
     instance_type = value("sagemakerInstanceType")
     serverless_mb = int(value("sagemakerServerlessMemoryMb"))
-    if SAGEMAKER in variants and not serverless_mb and instance_type not in HOSTING_INSTANCE_TYPES:
+    offered = hosting_instance_types()
+    if SAGEMAKER in variants and not serverless_mb and instance_type not in offered:
         hint = (
             " (ml.t3.medium is not offered for real-time endpoints)"
             if instance_type == "ml.t3.medium"
             else ""
         )
+        similar = sorted(t for t in offered if t.startswith(str(instance_type).rsplit(".", 1)[0]))
         raise StackConfigError(
-            f"sagemakerInstanceType={instance_type!r} is not a real-time hosting instance{hint}; "
-            f"use one of {', '.join(sorted(HOSTING_INSTANCE_TYPES))}, "
-            f"e.g. `pulumi config set sagemakerInstanceType ml.t2.medium`"
+            f"sagemakerInstanceType={instance_type!r} is not a real-time hosting instance{hint} "
+            f"(SageMaker's API lists {len(offered)}"
+            + (f", e.g. {', '.join(similar[:6])}" if similar else "")
+            + "); e.g. `pulumi config set sagemakerInstanceType ml.t2.medium`"
         )
     if serverless_mb:
-        _int_range("sagemakerServerlessMemoryMb", serverless_mb, 1024, 6144, 2048)
+        _int_range("sagemakerServerlessMemoryMb", serverless_mb, *SERVERLESS_MEMORY_MB, 2048)
         if serverless_mb % 1024:
             raise StackConfigError(
-                f"sagemakerServerlessMemoryMb={serverless_mb} must be a multiple of 1024 (1024-6144); "
+                f"sagemakerServerlessMemoryMb={serverless_mb} must be a multiple of 1024 "
+                f"({SERVERLESS_MEMORY_MB[0]}-{SERVERLESS_MEMORY_MB[1]}); "
                 f"{_fix('sagemakerServerlessMemoryMb', 2048)}"
             )
+    timeout = _int_range("timeoutSeconds", value("timeoutSeconds"), *LAMBDA_TIMEOUT_SECONDS, 90)
+    if SAGEMAKER in variants and timeout < minimum_timeout_seconds():
+        raise StackConfigError(
+            f"timeoutSeconds={timeout} is too short for the sagemaker proxy: one endpoint call may "
+            f"take {minimum_timeout_seconds()} s (the container's 60 s plus room for a serverless "
+            f"cold start); {_fix('timeoutSeconds', 90)}"
+        )
+    retention = int(value("logRetentionDays"))
+    if retention not in log_retention_days():
+        raise StackConfigError(
+            f"logRetentionDays={retention} is not a retention CloudWatch Logs accepts; use one of "
+            f"{', '.join(map(str, log_retention_days()))}; {_fix('logRetentionDays', 7)}"
+        )
     model_path = Path(value("modelPath"))
     if not model_path.is_absolute():
         model_path = ROOT / model_path
@@ -167,11 +247,13 @@ def load(get: Callable[[str], Any]) -> StackConfig:
         )
     return StackConfig(
         variants=tuple(v for v in VARIANTS if v in variants),
-        lambda_memory_mb=_int_range("lambdaMemoryMb", value("lambdaMemoryMb"), 128, 10240, 4096),
+        lambda_memory_mb=_int_range(
+            "lambdaMemoryMb", value("lambdaMemoryMb"), *LAMBDA_MEMORY_MB, 4096
+        ),
         architecture=architecture,
-        timeout_seconds=_int_range("timeoutSeconds", value("timeoutSeconds"), 1, 900, 90),
+        timeout_seconds=timeout,
         ephemeral_storage_mb=storage,
-        proxy_memory_mb=_int_range("proxyMemoryMb", value("proxyMemoryMb"), 128, 10240, 128),
+        proxy_memory_mb=_int_range("proxyMemoryMb", value("proxyMemoryMb"), *LAMBDA_MEMORY_MB, 128),
         sagemaker_instance_type=instance_type,
         sagemaker_instance_count=_int_range(
             "sagemakerInstanceCount", value("sagemakerInstanceCount"), 1, 10, 1
@@ -180,14 +262,19 @@ def load(get: Callable[[str], Any]) -> StackConfig:
         sagemaker_serverless_max_concurrency=_int_range(
             "sagemakerServerlessMaxConcurrency",
             value("sagemakerServerlessMaxConcurrency"),
-            1,
-            200,
+            *SERVERLESS_MAX_CONCURRENCY,
             5,
         ),
         model_path=model_path,
-        max_object_mb=_int_range("maxObjectMb", value("maxObjectMb"), 1, 6, 6),
+        max_object_mb=_int_range(
+            "maxObjectMb",
+            value("maxObjectMb"),
+            1,
+            MAX_PAYLOAD_BYTES // 2**20,
+            MAX_PAYLOAD_BYTES // 2**20,
+        ),
         max_audio_seconds=_int_range("maxAudioSeconds", value("maxAudioSeconds"), 1, 600, 30),
-        log_retention_days=int(value("logRetentionDays")),
+        log_retention_days=retention,
         force_destroy_bucket=bool(value("forceDestroyBucket")),
         tags={str(k): str(v) for k, v in tags.items()},
     )

@@ -6,14 +6,22 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+from audio_inference.endpoint import minimum_timeout_seconds
 from audio_inference.settings import (
+    DEFAULT_LAMBDA_MEMORY_MB,
+    DEFAULT_MAX_OBJECT_BYTES,
+    DEFAULT_TIMEOUT_SECONDS,
     ENV_ENDPOINT_NAME,
+    ENV_FAILURE_QUEUE_URL,
+    ENV_FUNCTION_TIMEOUT,
     ENV_MAX_AUDIO_SECONDS,
     ENV_MAX_OBJECT_BYTES,
     ENV_MODEL_S3_URI,
     ENV_PREDICTIONS_TABLE,
     ENV_PREDICTOR,
     HANDLERS,
+    LAMBDA_MEMORY_MB,
+    LAMBDA_TIMEOUT_SECONDS,
     SAGEMAKER,
     VARIANTS,
     upload_prefix,
@@ -35,7 +43,8 @@ class InferenceLambdaArgs:
     code_key: pulumi.Input[str]
     """Key of the function archive."""
     code_sha256: str
-    """Base64 SHA-256 of the archive (LambdaPackage.source_code_hash); a change redeploys."""
+    """Base64 SHA-256 of the archive (LambdaPackage.source_code_hash), compared with what
+    Lambda reports as CodeSha256, so an out-of-band code change shows as a diff too."""
     bucket_name: pulumi.Input[str]
     """Upload bucket: the function may read its own prefix of it."""
     bucket_arn: pulumi.Input[str]
@@ -44,6 +53,8 @@ class InferenceLambdaArgs:
     table_arn: pulumi.Input[str]
     failure_queue_arn: pulumi.Input[str]
     """SQS queue that keeps events whose invocation failed after Lambda's retries."""
+    failure_queue_url: pulumi.Input[str]
+    """The same queue's URL: the handler keeps malformed event records there."""
     account_id: pulumi.Input[str]
     """Account of the bucket, so only this account's bucket may invoke the function."""
     model_s3_uri: pulumi.Input[str] | None = None
@@ -53,13 +64,13 @@ class InferenceLambdaArgs:
     endpoint_name: pulumi.Input[str] | None = None
     """SageMaker endpoint the proxy calls (sagemaker variant only)."""
     endpoint_arn: pulumi.Input[str] | None = None
-    memory_size_mb: int = 4096
-    """128-10240; 1769 MB buys one vCPU."""
+    memory_size_mb: int = DEFAULT_LAMBDA_MEMORY_MB
+    """Within settings.LAMBDA_MEMORY_MB; 1769 MB buys one vCPU."""
     architecture: str = "x86_64"
     """x86_64 or arm64 (the archive must match)."""
-    timeout_seconds: int = 90
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     ephemeral_storage_mb: int = 512
-    max_object_bytes: int = 6 * 1024 * 1024
+    max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
     max_audio_seconds: int = 30
     log_retention_days: int = 7
     maximum_retry_attempts: int = 2
@@ -67,11 +78,23 @@ class InferenceLambdaArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """What S3 invokes: the function itself, or an alias of a published version."""
+
+    target_arn: pulumi.Output[str]
+    qualifier: str | None
+    resource: pulumi.Resource
+
+
 class InferenceLambda(pulumi.ComponentResource):
-    """A standard Lambda running one variant's handler from the shared function package."""
+    """A standard Lambda running one variant's handler from the shared function package.
+
+    Subclasses change how the function is published and invoked by overriding
+    ``publish_options`` and ``entry`` (see SnapStartLambda).
+    """
 
     TYPE = f"{TYPE_PREFIX}:InferenceLambda"
-    alias_name: str | None = None  # SnapStartLambda sets "live"
 
     function_name: pulumi.Output[str]
     """Name of the Lambda function."""
@@ -85,6 +108,8 @@ class InferenceLambda(pulumi.ComponentResource):
     """Log group holding the function's JSON logs and REPORT lines."""
     upload_prefix: str
     """Uploads under this prefix trigger the function."""
+    memory_size_mb: int
+    """Configured memory (exported per variant, so benchmarks price what is deployed)."""
 
     def __init__(
         self, name: str, args: InferenceLambdaArgs, opts: pulumi.ResourceOptions | None = None
@@ -93,6 +118,7 @@ class InferenceLambda(pulumi.ComponentResource):
         super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.upload_prefix = upload_prefix(args.predictor)
+        self.memory_size_mb = args.memory_size_mb
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -117,15 +143,16 @@ class InferenceLambda(pulumi.ComponentResource):
             statements += _iam.s3_read_objects(args.model_object_arns)
         if args.endpoint_arn is not None:
             statements += _iam.sagemaker_invoke(args.endpoint_arn)
-        policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=role.id, policy=_iam.policy_document(statements), opts=child
-        )
+        document = _iam.policy_document(statements)
+        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=document, opts=child)
 
         variables: dict[str, pulumi.Input[str]] = {
             ENV_PREDICTIONS_TABLE: args.table_name,
             ENV_PREDICTOR: args.predictor,
             ENV_MAX_OBJECT_BYTES: str(args.max_object_bytes),
             ENV_MAX_AUDIO_SECONDS: str(args.max_audio_seconds),
+            ENV_FUNCTION_TIMEOUT: str(args.timeout_seconds),
+            ENV_FAILURE_QUEUE_URL: args.failure_queue_url,
         }
         if args.model_s3_uri is not None:
             variables[ENV_MODEL_S3_URI] = args.model_s3_uri
@@ -140,7 +167,7 @@ class InferenceLambda(pulumi.ComponentResource):
             role=role.arn,
             s3_bucket=args.code_bucket,
             s3_key=args.code_key,
-            source_code_hash=args.code_sha256,
+            code_sha256=args.code_sha256,
             memory_size=args.memory_size_mb,
             timeout=args.timeout_seconds,
             ephemeral_storage={"size": args.ephemeral_storage_mb},
@@ -151,36 +178,22 @@ class InferenceLambda(pulumi.ComponentResource):
                 "application_log_level": "INFO",
                 "system_log_level": "INFO",
             },
-            publish=self.alias_name is not None,
-            snap_start={"apply_on": "PublishedVersions"} if self.alias_name else None,
             tags=args.tags,
+            **self.publish_options(),
             # The role's policy must exist before the first (init) run reads S3.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=self.ready_before_publish(name, policy, document)
+            ),
         )
-
-        qualifier: str | None = None
-        self.target_arn = function.arn
-        depends: list[pulumi.Resource] = [function]
-        if self.alias_name:
-            alias = aws.lambda_.Alias(
-                f"{name}-alias",
-                name=self.alias_name,
-                function_name=function.name,
-                function_version=function.version,
-                opts=child,
-            )
-            qualifier = self.alias_name
-            self.target_arn = alias.arn
-            self.alias_arn = alias.arn
-            depends = [alias]
+        entry = self.entry(name, function)
 
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-on-failure",
             function_name=function.name,
-            qualifier=qualifier,
+            qualifier=entry.qualifier,
             maximum_retry_attempts=args.maximum_retry_attempts,
             destination_config={"on_failure": {"destination": args.failure_queue_arn}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry.resource]),
         )
         self.invoke_permission = aws.lambda_.Permission(
             f"{name}-s3-invoke",
@@ -189,41 +202,65 @@ class InferenceLambda(pulumi.ComponentResource):
             principal="s3.amazonaws.com",
             source_arn=args.bucket_arn,
             source_account=args.account_id,
-            qualifier=qualifier,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+            qualifier=entry.qualifier,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry.resource]),
         )
         """Permission S3 needs; the bucket notification must depend on it."""
 
+        self.target_arn = entry.target_arn
         self.function_name = function.name
         self.function_arn = function.arn
         self.role_arn = role.arn
         self.log_group_name = log_group.name
         self.function = function
-        outputs = {
-            "function_name": function.name,
-            "function_arn": function.arn,
-            "target_arn": self.target_arn,
-            "role_arn": role.arn,
-            "log_group_name": log_group.name,
-            "upload_prefix": self.upload_prefix,
-        }
-        self.register_outputs(outputs)
+        self.register_outputs(
+            {
+                "function_name": function.name,
+                "function_arn": function.arn,
+                "target_arn": self.target_arn,
+                "role_arn": role.arn,
+                "log_group_name": log_group.name,
+                "upload_prefix": self.upload_prefix,
+            }
+        )
+
+    def publish_options(self) -> dict[str, object]:
+        """Extra Function arguments; $LATEST is enough for a standard function."""
+        return {}
+
+    def ready_before_publish(
+        self, name: str, policy: aws.iam.RolePolicy, document: pulumi.Output[str]
+    ) -> list[pulumi.Resource]:
+        """What the function waits for; a standard function's init runs at the first upload."""
+        return [policy]
+
+    def entry(self, name: str, function: aws.lambda_.Function) -> Entry:
+        """What S3 invokes; the function itself (``$LATEST``)."""
+        return Entry(function.arn, None, function)
 
     @staticmethod
     def validate(args: InferenceLambdaArgs) -> None:
         """Refuse impossible settings before any resource is declared."""
         if args.predictor not in VARIANTS:
             raise ValueError(f"predictor={args.predictor!r} is not one of {', '.join(VARIANTS)}")
-        if not 128 <= args.memory_size_mb <= 10240:
+        low, high = LAMBDA_MEMORY_MB
+        if not low <= args.memory_size_mb <= high:
             raise ValueError(
-                f"memory_size_mb={args.memory_size_mb} must be 128-10240 (Lambda's range)"
+                f"memory_size_mb={args.memory_size_mb} must be {low}-{high} (Lambda's range)"
             )
         if args.architecture not in ("x86_64", "arm64"):
             raise ValueError(f"architecture={args.architecture!r} must be x86_64 or arm64")
-        if not 1 <= args.timeout_seconds <= 900:
-            raise ValueError(f"timeout_seconds={args.timeout_seconds} must be 1-900")
+        low, high = LAMBDA_TIMEOUT_SECONDS
+        if not low <= args.timeout_seconds <= high:
+            raise ValueError(f"timeout_seconds={args.timeout_seconds} must be {low}-{high}")
         if args.predictor == SAGEMAKER:
             if args.endpoint_name is None or args.endpoint_arn is None:
                 raise ValueError("the sagemaker proxy needs endpoint_name and endpoint_arn")
+            if args.timeout_seconds < minimum_timeout_seconds():
+                raise ValueError(
+                    f"timeout_seconds={args.timeout_seconds} is too short for the sagemaker proxy: "
+                    f"one endpoint call may take {minimum_timeout_seconds()} s "
+                    "(60 s for the container, room for a serverless cold start)"
+                )
         elif args.model_s3_uri is None or not args.model_object_arns:
             raise ValueError(f"{args.predictor} needs model_s3_uri and model_object_arns")

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
-from audio_inference.settings import SAGEMAKER
+from audio_inference.settings import SAGEMAKER, SERVERLESS_MEMORY_MB
 
 from . import _iam
 from ._packaging import ROOT, build_model_archive
 from .inference_lambda import TYPE_PREFIX, InferenceLambda, InferenceLambdaArgs
+
+ENDPOINT_NAME_MAX = 63
+DOCKERFILE = ROOT / "sagemaker" / "Dockerfile"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,9 +41,33 @@ class SageMakerEndpointArgs:
     serverless_memory_mb: int = 0
     """1024-6144 switches to SageMaker Serverless Inference; 0 uses instances."""
     serverless_max_concurrency: int = 5
+    log_retention_days: int = 7
+    """Retention of the endpoint's own log group, which the stack creates (and destroys)."""
     force_delete_repository: bool = True
     """Let `pulumi destroy` delete the repository with its images."""
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def endpoint_name(project: str, stack: str, mode: str) -> str:
+    """A valid, deterministic endpoint name (``^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``).
+
+    Known before the endpoint exists, so its log group can be created first; it
+    contains the mode, so switching instance <-> serverless makes a new endpoint.
+    """
+    raw = re.sub(r"[^a-zA-Z0-9]+", "-", f"{project}-{stack}-{mode}").strip("-")
+    if len(raw) <= ENDPOINT_NAME_MAX:
+        return raw
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+    return f"{raw[: ENDPOINT_NAME_MAX - 9].rstrip('-')}-{digest}"
+
+
+def relative_to_cwd(path: Path) -> str:
+    """``path`` relative to where Pulumi runs the program (the project folder).
+
+    Absolute paths would make the same code in another checkout a different
+    build input: a new image and a 10-minute endpoint update for nothing.
+    """
+    return os.path.relpath(path)
 
 
 class SageMakerEndpoint(pulumi.ComponentResource):
@@ -46,8 +76,10 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     endpoint_name: pulumi.Output[str]
     """Name to pass to sagemaker-runtime invoke_endpoint."""
     endpoint_arn: pulumi.Output[str]
-    image_ref: pulumi.Output[str]
-    """Pushed image, pinned by digest."""
+    image_uri: pulumi.Output[str]
+    """Pushed image as ``repository@sha256:...`` (the form SageMaker documents)."""
+    log_group_name: pulumi.Output[str]
+    """The endpoint's own log group, /aws/sagemaker/Endpoints/<name>."""
     proxy: InferenceLambda
     """The 128 MB proxy function S3 invokes."""
 
@@ -56,10 +88,14 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     ) -> None:
         if args.proxy.predictor != SAGEMAKER:
             raise ValueError(f"proxy.predictor must be {SAGEMAKER!r}, got {args.proxy.predictor!r}")
-        if args.serverless_memory_mb and not 1024 <= args.serverless_memory_mb <= 6144:
-            raise ValueError(f"serverless_memory_mb={args.serverless_memory_mb} must be 1024-6144")
+        low, high = SERVERLESS_MEMORY_MB
+        if args.serverless_memory_mb and not low <= args.serverless_memory_mb <= high:
+            raise ValueError(
+                f"serverless_memory_mb={args.serverless_memory_mb} must be {low}-{high}"
+            )
         super().__init__(f"{TYPE_PREFIX}:SageMakerEndpoint", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        serverless = bool(args.serverless_memory_mb)
 
         repository = aws.ecr.Repository(
             f"{name}-repo",
@@ -71,10 +107,13 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         token = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id)
         image = docker_build.Image(
             f"{name}-image",
-            context={"location": str(ROOT)},
-            dockerfile={"location": str(ROOT / "sagemaker" / "Dockerfile")},
+            context={"location": relative_to_cwd(ROOT)},
+            dockerfile={"location": relative_to_cwd(DOCKERFILE)},
             platforms=[docker_build.Platform.LINUX_AMD64],
-            push=True,
+            # SageMaker's CreateModel rejects OCI manifests ("Unsupported manifest media
+            # type"), BuildKit's default since 0.31: export with Docker media types.
+            push=False,
+            exports=[{"registry": {"oci_media_types": False, "push": True}}],
             tags=[pulumi.Output.concat(repository.repository_url, ":latest")],
             registries=[
                 {
@@ -85,6 +124,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             ],
             opts=child,
         )
+        image_uri = pulumi.Output.concat(repository.repository_url, "@", image.digest)
 
         archive, digest = build_model_archive(args.model_dir)
         model_data = aws.s3.BucketObjectv2(
@@ -92,6 +132,18 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             bucket=args.artifact_bucket,
             key=f"sagemaker/model-{digest[:16]}.tar.gz",
             source=pulumi.FileAsset(str(archive)),
+            opts=child,
+        )
+
+        mode = "serverless" if serverless else "realtime"
+        # Resources named per mode: a switch creates the new endpoint, then deletes the old.
+        prefix = f"{name}-serverless" if serverless else name
+        physical = endpoint_name(pulumi.get_project(), pulumi.get_stack(), mode)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{prefix}-endpoint-logs",
+            name=f"/aws/sagemaker/Endpoints/{physical}",
+            retention_in_days=args.log_retention_days,
+            tags=args.tags,
             opts=child,
         )
 
@@ -108,7 +160,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             policy=_iam.policy_document(
                 _iam.s3_read_objects([model_arn], sid="ReadModelArchive")
                 + _iam.ecr_pull(repository.arn)
-                + _iam.sagemaker_endpoint_logs(args.region, args.account_id)
+                + _iam.sagemaker_endpoint_logs(log_group.arn)
+                + _iam.sagemaker_metrics()
             ),
             opts=child,
         )
@@ -116,7 +169,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             f"{name}-model",
             execution_role_arn=role.arn,
             primary_container={
-                "image": image.ref,
+                "image": image_uri,
                 "model_data_url": pulumi.Output.concat(
                     "s3://", args.artifact_bucket, "/", model_data.key
                 ),
@@ -124,7 +177,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        if args.serverless_memory_mb:
+        if serverless:
             variant = aws.sagemaker.EndpointConfigurationProductionVariantArgs(
                 variant_name="AllTraffic",
                 model_name=model.name,
@@ -142,10 +195,14 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                 initial_variant_weight=1.0,
             )
         config = aws.sagemaker.EndpointConfiguration(
-            f"{name}-config", production_variants=[variant], tags=args.tags, opts=child
+            f"{prefix}-config", production_variants=[variant], tags=args.tags, opts=child
         )
         endpoint = aws.sagemaker.Endpoint(
-            f"{name}-endpoint", endpoint_config_name=config.name, tags=args.tags, opts=child
+            f"{prefix}-endpoint",
+            name=physical,
+            endpoint_config_name=config.name,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
 
         self.proxy = InferenceLambda(
@@ -155,12 +212,14 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         )
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
-        self.image_ref = image.ref
+        self.image_uri = image_uri
+        self.log_group_name = log_group.name
         self.register_outputs(
             {
                 "endpoint_name": endpoint.name,
                 "endpoint_arn": endpoint.arn,
-                "image_ref": image.ref,
+                "image_uri": image_uri,
+                "log_group_name": log_group.name,
                 "proxy_function_name": self.proxy.function_name,
             }
         )

@@ -44,7 +44,7 @@ def load_folder(data_dir: Path) -> tuple[list[str], list[Example]]:
         for path in sorted((data_dir / label).glob("*.wav")):
             try:
                 samples, rate = decode(path.read_bytes(), str(path))
-                waveform = to_model_input(samples, rate, str(path))
+                waveform = to_model_input(samples, rate, SAMPLE_RATE, str(path))
             except AudioError as exc:
                 raise ModelBuildError(
                     f"{exc} (remove or replace the file, then train again)"
@@ -57,7 +57,7 @@ def from_clips(clips: list[Clip], labels: tuple[str, ...]) -> list[Example]:
     """Turn generated clips into examples with the inference preprocessing (soxr to 16 kHz)."""
     index = {label: i for i, label in enumerate(labels)}
     return [
-        Example(to_model_input(c.samples[:, None], c.sample_rate), index[c.label]) for c in clips
+        Example(to_model_input(c.samples[:, None], c.sample_rate, SAMPLE_RATE), index[c.label]) for c in clips
     ]
 
 

@@ -26,6 +26,7 @@ import sys
 
 from audio_inference.audio import AudioError  # noqa: E402
 from audio_inference.core import LocalClassifier  # noqa: E402
+from audio_inference.endpoint import decode_name  # noqa: E402
 from audio_inference.model import OnnxModel, available_cpus  # noqa: E402
 from audio_inference.settings import ENV_MODEL_DIR  # noqa: E402
 from starlette.applications import Starlette
@@ -61,7 +62,7 @@ async def _classify(request: Request, classifier: LocalClassifier) -> tuple[int,
     body = await request.body()  # read it all so the client receives the answer
     if len(body) > MAX_PAYLOAD_BYTES:
         return 413, {"error": f"payload of {len(body)} bytes is over the 6 MB limit"}
-    name = request.headers.get("x-amzn-sagemaker-custom-attributes") or "request body"
+    name = decode_name(request.headers.get("x-amzn-sagemaker-custom-attributes")) or "request body"
     try:
         # Each worker process has one single-threaded session, so inference runs
         # on the event loop: a thread hand-off would cost more than it frees.

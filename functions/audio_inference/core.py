@@ -1,13 +1,13 @@
 """The pure core: audio bytes in, classification out. No boto3, no environment.
 
 Lambda handlers, the SageMaker serving app and the local runner all call
-``LocalClassifier.classify``; the SageMaker proxy uses ``EndpointClassifier``,
+``LocalClassifier.classify``; the SageMaker proxy uses ``endpoint.EndpointClassifier``,
 which sends the same bytes to an endpoint running ``LocalClassifier``.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -45,72 +45,39 @@ class Classifier(Protocol):
         ...
 
 
-def _ms(start: float) -> float:
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since ``start`` (a perf_counter reading), rounded to microseconds."""
     return round((time.perf_counter() - start) * 1000, 3)
+
+
+def check_scores(scores: dict[str, float], name: str) -> None:
+    """Scores must be finite probabilities; anything else is the input's fault, not a crash."""
+    if not all(math.isfinite(v) for v in scores.values()):
+        raise AudioError(
+            f"{name}: the model produced non-finite scores for this audio (its sample values "
+            "overflow the front end); normalise the file to [-1, 1] and upload it again"
+        )
 
 
 class LocalClassifier:
     """Decode, preprocess and run the ONNX model in this process."""
 
-    def __init__(self, model: OnnxModel) -> None:
+    def __init__(self, model: OnnxModel, max_seconds: float | None = None) -> None:
         self.model = model
+        self.max_seconds = max_seconds
 
     def classify(self, data: bytes, name: str) -> Classification:
         """Classify WAV bytes; raise AudioError for input that cannot be classified."""
         start = time.perf_counter()
-        waveform = load_waveform(data, name)
-        decode_ms = _ms(start)
+        waveform = load_waveform(data, name, self.model.sample_rate, self.max_seconds)
+        decode_ms = elapsed_ms(start)
         start = time.perf_counter()
         prediction = self.model.predict(waveform)
+        check_scores(prediction.scores, name)
         return Classification(
             label=prediction.label,
             scores=prediction.scores,
             model_sha256=self.model.sha256,
-            timings_ms={"decode": decode_ms, "inference": _ms(start)},
-            audio_seconds=round(waveform.shape[0] / 16_000, 3),
-        )
-
-
-class EndpointError(RuntimeError):
-    """The endpoint failed for a reason that is not the input's fault (retry)."""
-
-
-class EndpointClassifier:
-    """Send the bytes to a SageMaker endpoint that runs LocalClassifier."""
-
-    def __init__(self, sagemaker_runtime: Any, endpoint_name: str) -> None:
-        self.client = sagemaker_runtime
-        self.endpoint_name = endpoint_name
-
-    def classify(self, data: bytes, name: str) -> Classification:
-        """Invoke the endpoint; a 4xx from the container becomes AudioError with its message."""
-        start = time.perf_counter()
-        try:
-            response = self.client.invoke_endpoint(
-                EndpointName=self.endpoint_name,
-                Body=data,
-                ContentType="audio/wav",
-                Accept="application/json",
-            )
-        except self.client.exceptions.ModelError as exc:
-            status = exc.response.get("OriginalStatusCode", 500)
-            message = exc.response.get("OriginalMessage") or str(exc)
-            try:
-                message = json.loads(message).get("error", message)
-            except (ValueError, AttributeError):
-                pass
-            if 400 <= int(status) < 500:
-                raise AudioError(message) from None
-            raise EndpointError(
-                f"endpoint {self.endpoint_name} failed ({status}): {message}"
-            ) from exc
-        body = json.loads(response["Body"].read())
-        timings = {f"endpoint_{k}": v for k, v in body.get("timings_ms", {}).items()}
-        timings["inference"] = _ms(start)  # what the proxy waits for: the endpoint round trip
-        return Classification(
-            label=body["label"],
-            scores=body["scores"],
-            model_sha256=body["model_sha256"],
-            timings_ms=timings,
-            audio_seconds=body.get("audio_seconds"),
+            timings_ms={"decode": decode_ms, "inference": elapsed_ms(start)},
+            audio_seconds=round(waveform.shape[0] / self.model.sample_rate, 3),
         )

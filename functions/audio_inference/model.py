@@ -35,6 +35,13 @@ class OnnxModel:
 
         self.metadata = metadata
         self.labels: list[str] = list(metadata["labels"])
+        if not isinstance(metadata.get("sample_rate"), int) or metadata["sample_rate"] <= 0:
+            raise ValueError(
+                "model.json has no positive integer sample_rate: write it with "
+                "`python -m model_build export` (or `model_build check` for your own model)"
+            )
+        self.sample_rate: int = metadata["sample_rate"]
+        """The rate the model expects its waveform at, from model.json (the only source)."""
         self.sha256 = hashlib.sha256(onnx_bytes).hexdigest()
         expected = metadata.get("sha256")
         if expected and expected != self.sha256:
@@ -63,7 +70,7 @@ class OnnxModel:
         )
 
     def predict(self, waveform: np.ndarray) -> Prediction:
-        """Classify one mono 16 kHz float32 waveform."""
+        """Classify one mono float32 waveform at ``sample_rate``."""
         probs = self.session.run([self.output_name], {self.input_name: waveform[None, :]})[0][0]
         scores = {label: float(p) for label, p in zip(self.labels, probs, strict=True)}
         return Prediction(label=self.labels[int(np.argmax(probs))], scores=scores)
@@ -71,4 +78,4 @@ class OnnxModel:
     def prime(self) -> None:
         """Run one inference so lazy allocations happen now (before a SnapStart snapshot)."""
         rng = np.random.default_rng(0)
-        self.predict((0.1 * rng.standard_normal(16_000)).astype(np.float32))
+        self.predict((0.1 * rng.standard_normal(self.sample_rate)).astype(np.float32))

@@ -1,8 +1,9 @@
 """The per-record pipeline every handler runs: S3 event -> read -> classify -> store.
 
-Bad input becomes an error item; AWS failures that persist after botocore's
-retries fail the invocation (after every other record is done), so Lambda's
-own retries and the on-failure destination keep the event.
+Bad input (and objects no retry can read) becomes an error item; a malformed
+record is logged and kept in the failure queue; AWS failures that persist after
+botocore's retries fail the invocation (after every other record is done), so
+Lambda's own retries and the on-failure destination keep the event.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .audio import AudioError
-from .core import Classifier, EndpointError
-from .events import S3Object, s3_objects
+from .core import Classifier
+from .endpoint import EndpointError
+from .events import S3Object, parse_event
 from .settings import TABLE_HASH_KEY, TABLE_RANGE_KEY
-from .storage import PredictionStore, S3Reader
+from .storage import FailureQueue, PredictionStore, S3Reader
 
 logger = logging.getLogger("audio_inference")
 
@@ -42,12 +44,14 @@ class Pipeline:
         store: PredictionStore,
         classifier: Classifier,
         model_sha256: str | None = None,
+        failures: FailureQueue | None = None,
     ) -> None:
         self.predictor = predictor
         self.reader = reader
         self.store = store
         self.classifier = classifier
         self.model_sha256 = model_sha256
+        self.failures = failures
         self.cold = True
         self.environment_id = uuid.uuid4().hex
 
@@ -60,8 +64,17 @@ class Pipeline:
         """Process every S3 record in ``event``; return a summary of what was stored."""
         request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
         cold, self.cold = self.cold, False
-        results, failures = [], []
-        for obj in s3_objects(event):
+        results: list[dict[str, Any]] = []
+        failures: list[str] = []
+        parsed = parse_event(event)
+        for reason, record in parsed.malformed:
+            kept = self._keep_malformed(reason, record, request_id)
+            logger.error(
+                "malformed record skipped",
+                extra={"reason": reason, "predictor": self.predictor, "kept": kept},
+            )
+            results.append({"status": "malformed", "reason": reason, "kept": kept})
+        for obj in parsed.objects:
             try:
                 results.append(self.process(obj, request_id, cold))
             except (ClientError, BotoCoreError, EndpointError) as exc:
@@ -77,6 +90,15 @@ class Pipeline:
                 + "; ".join(failures)
             )
         return {"request_id": request_id, "cold_start": cold, "results": results}
+
+    def _keep_malformed(self, reason: str, record: Any, request_id: str) -> bool:
+        if self.failures is None:
+            return False
+        try:
+            return self.failures.send(reason, record, request_id)
+        except (ClientError, BotoCoreError):
+            logger.exception("could not keep a malformed record in the failure queue")
+            return False
 
     def process(self, obj: S3Object, request_id: str, cold: bool) -> dict[str, Any]:
         """Read, classify and store one object; return what was logged."""

@@ -13,11 +13,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from .core import EndpointClassifier, LocalClassifier
+from . import endpoint
+from .core import LocalClassifier
 from .model import OnnxModel
 from .pipeline import Pipeline
 from .settings import ENV_MODEL_S3_URI, ConfigError, Settings
-from .storage import PredictionStore, S3Reader
+from .storage import FailureQueue, PredictionStore, S3Reader
 
 # Standard retry mode backs off on throttling and 5xx; connect/read timeouts
 # keep a hung call from eating the function's whole timeout.
@@ -30,9 +31,9 @@ CLIENT_CONFIG = Config(
 logging.getLogger("audio_inference").setLevel(logging.INFO)
 
 
-def client(service: str) -> Any:
+def client(service: str, config: Config = CLIENT_CONFIG) -> Any:
     """A boto3 client with the kit's retry and timeout policy."""
-    return boto3.client(service, config=CLIENT_CONFIG)
+    return boto3.client(service, config=config)
 
 
 def _split_s3_uri(uri: str) -> tuple[str, str]:
@@ -66,18 +67,32 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     """Build the pipeline for the configured predictor (model in-process or endpoint)."""
     settings = settings or Settings.from_env()
     s3 = client("s3")
-    reader = S3Reader(s3, settings.max_object_bytes, settings.max_audio_seconds)
+    reader = S3Reader(s3, settings.max_object_bytes)
     store = PredictionStore(client("dynamodb"), settings.predictions_table)
+    failures = (
+        FailureQueue(client("sqs"), settings.failure_queue_url)
+        if settings.failure_queue_url
+        else None
+    )
     if settings.endpoint_name and not settings.model_s3_uri:
-        classifier: Any = EndpointClassifier(client("sagemaker-runtime"), settings.endpoint_name)
-        return Pipeline(settings.predictor, reader, store, classifier)
+        runtime = client("sagemaker-runtime", endpoint.client_config(settings.function_timeout_s))
+        classifier = endpoint.EndpointClassifier(runtime, settings.endpoint_name)
+        return Pipeline(settings.predictor, reader, store, classifier, failures=failures)
     assert settings.model_s3_uri  # Settings.from_env guarantees it for in-process predictors
     model = load_model_from_s3(s3, settings.model_s3_uri)
-    return Pipeline(settings.predictor, reader, store, LocalClassifier(model), model.sha256)
+    return Pipeline(
+        settings.predictor,
+        reader,
+        store,
+        LocalClassifier(model, settings.max_audio_seconds),
+        model.sha256,
+        failures,
+    )
 
 
 def reconnect(pipeline: Pipeline) -> None:
     """Give the pipeline fresh AWS clients (after a SnapStart restore, no copy shares a socket)."""
-    s3 = client("s3")
-    pipeline.reader.s3 = s3
+    pipeline.reader.s3 = client("s3")
     pipeline.store.client = client("dynamodb")
+    if pipeline.failures is not None:
+        pipeline.failures.sqs = client("sqs")

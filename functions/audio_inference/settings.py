@@ -1,8 +1,10 @@
-"""The one source of truth for names shared by functions, stack, bench and tests.
+"""The one source of truth for names, limits and ranges shared by functions, stack, bench and tests.
 
-Environment variable names, variant names, the predictions table's key schema
-and the upload prefixes are defined here and imported everywhere else. This
-module has no dependencies so the Pulumi program can import it too.
+Environment variable names, variant names, the predictions table's key schema,
+the upload prefixes and AWS's limits are defined here and imported everywhere
+else. Stack defaults live in Pulumi.yaml (a test checks they agree with the
+constants below). This module has no dependencies so the Pulumi program can
+import it too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ ENV_ENDPOINT_NAME = "ENDPOINT_NAME"
 ENV_MAX_OBJECT_BYTES = "MAX_OBJECT_BYTES"
 ENV_MAX_AUDIO_SECONDS = "MAX_AUDIO_SECONDS"
 ENV_MODEL_DIR = "MODEL_DIR"
+ENV_FUNCTION_TIMEOUT = "FUNCTION_TIMEOUT_SECONDS"
+ENV_FAILURE_QUEUE_URL = "FAILURE_QUEUE_URL"
 
 # Variant (predictor) names, also the range key values in the table.
 STANDARD = "standard"
@@ -41,9 +45,23 @@ TABLE_RANGE_KEY = "predictor"
 UPLOAD_ROOT = "incoming/"
 UPLOAD_SUFFIX = ".wav"
 
-DEFAULT_MAX_OBJECT_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
+# AWS limits (checked November 2026; see README "Configuration").
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda sync payload and SageMaker real-time payload
+LAMBDA_MEMORY_MB = (128, 10_240)  # standard Lambda; Managed Instances allow more
+LAMBDA_TIMEOUT_SECONDS = (1, 900)
+LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one vCPU of CPU time per 1,769 MB
+EPHEMERAL_STORAGE_MB = (512, 10_240)
+SNAPSTART_EPHEMERAL_STORAGE_MB = 512
+SERVERLESS_MEMORY_MB = (1024, 6144)  # SageMaker Serverless, in steps of 1024
+SERVERLESS_MAX_CONCURRENCY = (1, 200)
+ENDPOINT_RESPONSE_SECONDS = 60  # a SageMaker container must answer /invocations within this
+
+# Stack defaults, also declared in Pulumi.yaml (tests/unit/test_settings.py keeps them equal).
+DEFAULT_LAMBDA_MEMORY_MB = 4096
+DEFAULT_PROXY_MEMORY_MB = 128
+DEFAULT_TIMEOUT_SECONDS = 90
+DEFAULT_MAX_OBJECT_BYTES = MAX_PAYLOAD_BYTES
 DEFAULT_MAX_AUDIO_SECONDS = 30.0
-MODEL_SAMPLE_RATE = 16_000
 
 
 def upload_prefix(variant: str) -> str:
@@ -72,6 +90,8 @@ class Settings:
     endpoint_name: str | None = None
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
     max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
+    function_timeout_s: float = DEFAULT_TIMEOUT_SECONDS
+    failure_queue_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -111,6 +131,8 @@ class Settings:
             max_audio_seconds=float(
                 number(ENV_MAX_AUDIO_SECONDS, DEFAULT_MAX_AUDIO_SECONDS, float)
             ),
+            function_timeout_s=float(number(ENV_FUNCTION_TIMEOUT, DEFAULT_TIMEOUT_SECONDS, float)),
+            failure_queue_url=env.get(ENV_FAILURE_QUEUE_URL) or None,
         )
         if predictor == SAGEMAKER:
             required(ENV_ENDPOINT_NAME)

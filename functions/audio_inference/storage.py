@@ -1,4 +1,4 @@
-"""Adapters for S3 (read an upload within limits) and DynamoDB (store one result).
+"""Adapters for S3 (read an upload within its size limit), DynamoDB (store one result) and SQS.
 
 Both take their boto3 client in the constructor, so tests pass moto-backed
 clients and nothing is patched.
@@ -11,20 +11,28 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .audio import AudioError, probe
+from .audio import AudioError
 from .events import S3Object
 from .settings import TABLE_HASH_KEY
 
-HEAD_BYTES = 64 * 1024  # enough for any WAV header; small files arrive in one request
+HEAD_BYTES = 64 * 1024  # small files arrive in this one request; its answer gives the size
+# Errors no retry can fix: the object is named by the event but cannot be read.
+PERMANENT_READ_ERRORS = {
+    "AccessDenied": "the function may not read this object (AccessDenied); check that the "
+    "upload is under the variant's prefix and the object is not encrypted with a foreign key",
+    "AllAccessDisabled": "all access to the bucket is disabled",
+    "NoSuchBucket": "the bucket no longer exists; recreate it with `pulumi up`",
+    "InvalidObjectState": "the object is archived (Glacier); restore it or upload it again",
+    "KMS.DisabledException": "the object's KMS key is disabled; re-enable it or upload again",
+}
 
 
 class S3Reader:
-    """Read an uploaded object, refusing oversize or overlong audio before the full download."""
+    """Read an uploaded object, refusing an oversize one after one small ranged GET."""
 
-    def __init__(self, s3_client: Any, max_bytes: int, max_seconds: float) -> None:
+    def __init__(self, s3_client: Any, max_bytes: int) -> None:
         self.s3 = s3_client
         self.max_bytes = max_bytes
-        self.max_seconds = max_seconds
 
     def _get(self, obj: S3Object, byte_range: str) -> tuple[bytes, int]:
         args = {"Bucket": obj.bucket, "Key": obj.key, "Range": byte_range}
@@ -40,6 +48,8 @@ class S3Reader:
                 ) from None
             if code == "InvalidRange":  # S3's answer to any range on a 0-byte object
                 return b"", 0
+            if code in PERMANENT_READ_ERRORS:
+                raise AudioError(f"{obj.uri}: {PERMANENT_READ_ERRORS[code]}") from None
             raise
         content_range = response.get("ContentRange", "")
         total = (
@@ -50,19 +60,16 @@ class S3Reader:
         return response["Body"].read(), total
 
     def read(self, obj: S3Object) -> bytes:
-        """Return the object's bytes, or raise AudioError naming the limit it breaks."""
+        """Return the object's bytes, or raise AudioError naming the limit it breaks.
+
+        The duration limit is enforced on the decoded audio (see ``audio.decode``),
+        not estimated from the size here: compressed WAVs make size a poor guide.
+        """
         head, total = self._get(obj, f"bytes=0-{HEAD_BYTES - 1}")
         if total > self.max_bytes:
             raise AudioError(
                 f"{obj.uri}: the object is {total / 1e6:.1f} MB, over the {self.max_bytes / 1e6:.1f} MB "
                 "limit (MAX_OBJECT_BYTES); upload a shorter clip or raise the limit"
-            )
-        info = probe(head, obj.uri)
-        seconds = info.estimated_seconds(total)
-        if seconds > self.max_seconds:
-            raise AudioError(
-                f"{obj.uri}: the audio is about {seconds:.0f} s long, over the {self.max_seconds:.0f} s "
-                "limit (MAX_AUDIO_SECONDS); upload a shorter clip or raise the limit"
             )
         if total <= len(head):
             return head
@@ -108,4 +115,26 @@ class PredictionStore:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
+        return True
+
+
+class FailureQueue:
+    """Send what cannot become an item (a malformed event record) to the failure queue."""
+
+    def __init__(self, sqs_client: Any, queue_url: str | None) -> None:
+        self.sqs = sqs_client
+        self.queue_url = queue_url
+
+    def send(self, reason: str, record: Any, request_id: str) -> bool:
+        """Keep ``record`` with ``reason``; return False when no queue is configured."""
+        if not self.queue_url:
+            return False
+        import json
+
+        self.sqs.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=json.dumps(
+                {"reason": reason, "request_id": request_id, "record": record}, default=str
+            )[:250_000],
+        )
         return True
