@@ -100,9 +100,9 @@ def from_pulumi(stack_config: Any) -> StackConfig:
             return stack_config.get_int(key)
         if kind == "boolean":
             return stack_config.get_bool(key)
-        if kind == "string":
+        if kind == "string" or key == "variants":  # variants: a list or "a,b" (see _variants)
             return stack_config.get(key)
-        return stack_config.get_object(key)  # arrays and maps
+        return stack_config.get_object(key)  # maps
 
     return load(get)
 

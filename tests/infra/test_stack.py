@@ -336,10 +336,9 @@ def test_image_is_pushed_with_docker_media_types(run_stack):
 def test_model_image_is_repository_at_digest_without_tag(run_stack):
     run = run_stack(variants=["sagemaker"])
     image = run.mocks.one("aws:sagemaker/model:Model", "sagemaker-model")["primaryContainer"]["image"]
-    repo = run.mocks.one("aws:ecr/repository:Repository", "sagemaker-repo")
     # SageMaker accepts repo[:tag] or repo[@digest]; the provider's ref is repo:tag@digest.
     assert re.fullmatch(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[^:@]+@sha256:[0-9a-f]{64}", image)
-    assert image.startswith(f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{repo['name']}@")
+    assert image.startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-repo-")
 
 
 def test_build_paths_are_relative_to_the_project(run_stack, monkeypatch):
