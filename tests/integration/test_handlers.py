@@ -9,6 +9,7 @@ import pytest
 from audio_inference.settings import SNAPSTART, STANDARD, ConfigError
 
 from bench.emulator import apply_env, handler_env, restore_env
+from bench.fault_proxy import Fault, FaultProxy
 from tests.helpers import Context, all_items, get_item, load_handler, tone, upload, wav_bytes
 
 pytestmark = pytest.mark.integration
@@ -109,16 +110,107 @@ def test_s3_test_event_is_ignored(standard):
     assert summary["results"] == [] and all_items(server, stack) == []
 
 
-def test_persistent_aws_failure_fails_the_invocation_after_other_records(standard):
-    server, stack, module = standard
-    good = upload(server, stack, STANDARD, "good.wav", wav_bytes(tone()))
-    bad = json.loads(json.dumps(good))
-    bad["Records"][0]["s3"]["bucket"]["name"] = "no-such-bucket"
+@pytest.fixture
+def faulty(aws):
+    """The standard handler talking to moto through a fault-injecting proxy."""
+
+    server, stack = aws
+    faults: list[Fault] = []
+    proxy = FaultProxy(server.url, faults)
+    previous = apply_env(handler_env(server, stack, STANDARD) | {"AWS_ENDPOINT_URL": proxy.url})
+    module = load_handler("standard_handler")
+    yield server, stack, module, faults, proxy
+    restore_env(previous)
+    proxy.stop()
+
+
+def test_transient_aws_failure_fails_the_invocation_after_other_records(faulty):
     from audio_inference.pipeline import RecordsFailed
 
-    with pytest.raises(RecordsFailed, match="no-such-bucket"):
-        module.handler({"Records": bad["Records"] + good["Records"]}, Context())
+    server, stack, module, faults, proxy = faulty
+    good = upload(server, stack, STANDARD, "good.wav", wav_bytes(tone()))
+    flaky = upload(server, stack, STANDARD, "flaky.wav", wav_bytes(tone()))
+    faults.append(Fault("s3", "throttle", match="flaky.wav"))  # SlowDown on every try
+    with pytest.raises(RecordsFailed, match="flaky.wav"):
+        module.handler({"Records": flaky["Records"] + good["Records"]}, Context())
+    assert proxy.injected["s3:throttle"] == 6  # one try and botocore's five retries
     assert get_item(server, stack, "incoming/standard/good.wav", STANDARD)["status"] == "ok"
+    assert get_item(server, stack, "incoming/standard/flaky.wav", STANDARD) is None  # retried later
+
+
+def test_throttling_that_passes_is_retried_by_botocore(faulty):
+    server, stack, module, faults, proxy = faulty
+    events = [upload(server, stack, STANDARD, f"t{i}.wav", wav_bytes(tone())) for i in range(6)]
+    faults += [Fault("s3", "throttle", rate=0.3), Fault("dynamodb", "throttle", rate=0.3)]
+    module.handler({"Records": [r for e in events for r in e["Records"]]}, Context())
+    assert sum(proxy.injected.values()) > 0
+    assert [i["status"] for i in all_items(server, stack)] == ["ok"] * 6
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [("denied", "may not read this object (AccessDenied)"), ("no-bucket", "bucket no longer exists")],
+)
+def test_permanent_read_errors_become_error_items(faulty, setup, message):
+    server, stack, module, faults, _ = faulty
+    event = upload(server, stack, STANDARD, "secret.wav", wav_bytes(tone()))
+    if setup == "denied":
+        faults.append(Fault("s3", "denied", match="secret.wav"))
+    else:
+        event["Records"][0]["s3"]["bucket"]["name"] = "no-such-bucket"
+    module.handler(event, Context())  # no exception: nothing to retry
+    (item,) = all_items(server, stack)
+    assert item["status"] == "error" and message in item["error"]
+    assert item["object"].endswith("/incoming/standard/secret.wav")
+
+
+def test_malformed_records_are_skipped_and_kept_others_processed(aws):
+    server, stack = aws
+    sqs = server.client("sqs")
+    queue = sqs.create_queue(QueueName="failures")["QueueUrl"]
+    previous = apply_env(handler_env(server, stack, STANDARD) | {"FAILURE_QUEUE_URL": queue})
+    try:
+        module = load_handler("standard_handler")
+        good = upload(server, stack, STANDARD, "good.wav", wav_bytes(tone()))
+        no_key = json.loads(json.dumps(good["Records"][0]))
+        del no_key["s3"]["object"]["key"]
+        bad_sqs = {"eventSource": "aws:sqs", "body": "{not json"}
+        summary = module.handler({"Records": [no_key, bad_sqs, "junk", *good["Records"]]}, Context())
+        assert module.handler({"Records": {"not": "a list"}}, Context())["results"][0]["kept"]
+    finally:
+        restore_env(previous)
+    statuses = [r["status"] for r in summary["results"]]
+    assert statuses.count("malformed") == 3 and statuses.count("ok") == 1
+    assert get_item(server, stack, "incoming/standard/good.wav", STANDARD)["status"] == "ok"
+    kept = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    reasons = [json.loads(m["Body"])["reason"] for m in kept]
+    assert len(reasons) == 4 and any("not JSON" in r for r in reasons)
+
+
+def test_valid_wavs_are_judged_by_their_audio_not_their_size(standard):
+    from tests.unit.test_audio import _with_chunk_before_data
+
+    server, stack, module = standard
+    meta = _with_chunk_before_data(wav_bytes(tone(1.0)), 100_000)  # beyond the 64 KB first GET
+    at_limit = wav_bytes(tone(30.0, 8000), 8000)
+    for name, data in (("meta.wav", meta), ("at-limit.wav", at_limit)):
+        module.handler(upload(server, stack, STANDARD, name, data), Context())
+        item = get_item(server, stack, f"incoming/standard/{name}", STANDARD)
+        assert item["status"] == "ok", item.get("error")
+
+
+def test_non_finite_scores_give_an_error_item_and_the_rest_are_stored(standard):
+    server, stack, module = standard
+    loud = upload(server, stack, STANDARD, "loud.wav", wav_bytes(tone() * 3e3, subtype="FLOAT"))
+    good = upload(server, stack, STANDARD, "fine.wav", wav_bytes(tone()))
+    module.handler({"Records": loud["Records"] + good["Records"]}, Context())
+    items = {i["key"].rsplit("/", 1)[1]: i for i in all_items(server, stack)}
+    assert items["fine.wav"]["status"] == "ok"
+    assert items["loud.wav"]["status"] in ("ok", "error")
+    if items["loud.wav"]["status"] == "ok":
+        assert all(0 <= float(v) <= 1 for v in items["loud.wav"]["scores"].values())
+    else:
+        assert "loud.wav" in items["loud.wav"]["error"]
 
 
 def test_missing_model_fails_init_naming_variable_and_uri(aws):
