@@ -28,7 +28,12 @@ from audio_inference.audio import AudioError  # noqa: E402
 from audio_inference.core import LocalClassifier  # noqa: E402
 from audio_inference.endpoint import decode_name  # noqa: E402
 from audio_inference.model import OnnxModel, available_cpus  # noqa: E402
-from audio_inference.settings import ENV_MODEL_DIR  # noqa: E402
+from audio_inference.settings import (  # noqa: E402
+    DEFAULT_MAX_AUDIO_SECONDS,
+    ENV_MAX_AUDIO_SECONDS,
+    ENV_MODEL_DIR,
+    MAX_PAYLOAD_BYTES,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -37,7 +42,6 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import _FUNCTIONS  # noqa: F401  (puts the shared package on sys.path)
 
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 CONTENT_TYPES = {
     "audio/wav",
     "audio/x-wav",
@@ -96,7 +100,8 @@ def create_app(model_dir: str | None = None) -> Starlette:
     """Build the app; the model is loaded once per worker process."""
     folder = model_dir or os.environ.get(ENV_MODEL_DIR, "/opt/ml/model")
     threads = int(os.environ.get(ENV_THREADS, "0")) or None
-    classifier = LocalClassifier(OnnxModel.from_dir(folder, threads))
+    max_seconds = float(os.environ.get(ENV_MAX_AUDIO_SECONDS) or DEFAULT_MAX_AUDIO_SECONDS)
+    classifier = LocalClassifier(OnnxModel.from_dir(folder, threads), max_seconds)
     classifier.model.prime()
 
     async def ping(request: Request) -> Response:

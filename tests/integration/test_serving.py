@@ -90,15 +90,17 @@ def test_proxy_handler_reaches_the_server_through_boto3(aws, server, tiny_build)
     try:
         module = load_handler("sagemaker_proxy_handler")
         good = upload(moto, stack, SAGEMAKER, "good.wav", wav_bytes(tone(0.8, 8000), 8000))
-        bad = upload(moto, stack, SAGEMAKER, "bad.wav", b"RIFF....WAVEjunk" * 20)
+        bad = upload(moto, stack, SAGEMAKER, "bad é (1).wav", b"RIFF....WAVEjunk" * 20)
         module.handler({"Records": good["Records"] + bad["Records"]}, Context("proxy-1"))
     finally:
         restore_env(previous)
     ok = get_item(moto, stack, "incoming/sagemaker/good.wav", SAGEMAKER)
     assert ok["status"] == "ok" and ok["model_sha256"] == tiny_build["metadata"]["sha256"]
     assert ok["predictor"] == SAGEMAKER and "endpoint_inference" in ok["timings_ms"]
-    err = get_item(moto, stack, "incoming/sagemaker/bad.wav", SAGEMAKER)
+    err = get_item(moto, stack, "incoming/sagemaker/bad é (1).wav", SAGEMAKER)
     assert err["status"] == "error" and "not a readable WAV" in err["error"]
+    # The endpoint names the object, as the in-Lambda variants do (not "request body").
+    assert err["error"].startswith(f"s3://{stack.bucket}/incoming/sagemaker/bad é (1).wav: ")
 
 
 def test_proxy_never_imports_onnxruntime(aws, server):

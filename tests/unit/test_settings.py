@@ -1,0 +1,61 @@
+"""One source for each rule: Pulumi.yaml's defaults agree with settings; the proxy's timeouts fit."""
+
+import pytest
+from audio_inference import endpoint, settings
+
+from components.config import project_schema
+
+pytestmark = pytest.mark.unit
+
+
+def test_pulumi_yaml_defaults_match_the_settings_module():
+    schema = project_schema()
+    assert schema["lambdaMemoryMb"]["default"] == settings.DEFAULT_LAMBDA_MEMORY_MB
+    assert schema["proxyMemoryMb"]["default"] == settings.DEFAULT_PROXY_MEMORY_MB
+    assert schema["timeoutSeconds"]["default"] == settings.DEFAULT_TIMEOUT_SECONDS
+    assert schema["maxObjectMb"]["default"] * 2**20 == settings.DEFAULT_MAX_OBJECT_BYTES
+    assert schema["maxAudioSeconds"]["default"] == settings.DEFAULT_MAX_AUDIO_SECONDS
+    assert schema["variants"]["default"] == list(settings.VARIANTS)
+
+
+@pytest.mark.parametrize("timeout", [endpoint.minimum_timeout_seconds(), 90, 120, 300, 900])
+def test_proxy_read_timeout_times_attempts_fits_the_function_timeout(timeout):
+    config = endpoint.client_config(timeout)
+    attempts = config.retries["total_max_attempts"]
+    worst = attempts * (config.connect_timeout + config.read_timeout) + endpoint.MARGIN_SECONDS
+    assert worst <= timeout
+    # each attempt leaves the container its 60 s plus room for a serverless cold start
+    assert config.read_timeout >= settings.ENDPOINT_RESPONSE_SECONDS + endpoint.COLD_START_ROOM_SECONDS
+    assert attempts >= 1 and (timeout < 300 or attempts >= 3)
+
+
+def test_a_short_timeout_still_fits_with_a_shorter_read():
+    config = endpoint.client_config(30)
+    assert config.retries["total_max_attempts"] == 1
+    assert config.connect_timeout + config.read_timeout + endpoint.MARGIN_SECONDS <= 30
+
+
+def test_object_names_survive_the_custom_attributes_header():
+    name = "s3://b/incoming/sagemaker/bad é (1)+x.wav"
+    encoded = endpoint.encode_name(name)
+    assert encoded.isascii() and all(32 < ord(c) < 127 for c in encoded)
+    assert endpoint.decode_name(encoded) == name
+    assert len(endpoint.encode_name("s3://b/" + "é" * 2000)) <= endpoint.CUSTOM_ATTRIBUTES_MAX
+
+
+def test_model_sample_rate_comes_from_model_json(model_dir):
+    import json
+
+    from audio_inference.core import LocalClassifier
+    from audio_inference.model import OnnxModel
+
+    from tests.helpers import tone, wav_bytes
+
+    onnx = (model_dir / "model.onnx").read_bytes()
+    meta = json.loads((model_dir / "model.json").read_text())
+    result = LocalClassifier(OnnxModel(onnx, {**meta, "sample_rate": 8000})).classify(
+        wav_bytes(tone(2.0, 44_100), 44_100), "x.wav"
+    )
+    assert result.audio_seconds == pytest.approx(2.0, abs=1e-3)
+    with pytest.raises(ValueError, match="sample_rate"):
+        OnnxModel(onnx, {k: v for k, v in meta.items() if k != "sample_rate"})
