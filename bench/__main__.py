@@ -68,6 +68,12 @@ def _local(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", default="build/samples", help="labelled WAVs with manifest.csv")
     p.add_argument("--out", default="results", help="output folder (default results)")
     p.add_argument(
+        "--stack-config",
+        metavar="FILE",
+        help="a Pulumi.<stack>.yaml whose settings (memory, architecture, instance type, "
+        "timeout) the local run uses; default: Pulumi.yaml's defaults",
+    )
+    p.add_argument(
         "--no-report", dest="report", action="store_false", help="skip the Markdown/HTML report"
     )
     p.set_defaults(run=lambda a: __import__("bench.local", fromlist=["x"]).main(a))

@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from audio_inference.settings import SAGEMAKER, SNAPSTART, STANDARD, VARIANTS, table_key
+from audio_inference.settings import (
+    LAMBDA_MEMORY_MB,
+    SAGEMAKER,
+    SNAPSTART,
+    STANDARD,
+    VARIANTS,
+    table_key,
+)
 
 from . import results
 from .processes import ROOT
@@ -40,6 +47,7 @@ REQUIRED_OUTPUTS = (
     "upload_prefixes",
     "function_names",
     "log_group_names",
+    "memory_mb",
 )
 PER_VARIANT_OUTPUTS = {SNAPSTART: ("snapstart_alias_name",), SAGEMAKER: ("endpoint_name",)}
 NONCE_VARIABLE = "KIT_COLD_START_NONCE"
@@ -104,7 +112,7 @@ def check_outputs(outputs: dict, wanted: list[str] | None = None) -> list[str]:
                 f"variant {v!r} is not deployed in this stack (it has {', '.join(deployed)}); "
                 f"add it with `pulumi config set` and `pulumi up`, or drop it from --variants"
             )
-        for key in ("upload_prefixes", "function_names", "log_group_names"):
+        for key in ("upload_prefixes", "function_names", "log_group_names", "memory_mb"):
             if v not in outputs[key]:
                 raise BenchError(
                     f"stack output {key!r} has no entry for {v!r}: run `pulumi up` again"
@@ -115,6 +123,11 @@ def check_outputs(outputs: dict, wanted: list[str] | None = None) -> list[str]:
                     f"stack output {key!r} is missing, which the {v} variant needs: run `pulumi up`"
                 )
     return variants
+
+
+def variant_memory(outputs: dict, variant: str) -> int:
+    """The deployed memory of ``variant``'s function, from the stack outputs (one source)."""
+    return int(outputs["memory_mb"][variant])
 
 
 class Clients:
@@ -420,7 +433,6 @@ class AwsRun:
         self, uploads: list[dict], items: dict[str, dict], reports: dict[str, dict]
     ) -> list[dict]:
         """Join uploads, items and REPORT lines into the shared record format."""
-        memory = int(self.outputs.get("lambda_memory_mb", 0))
         out = []
         for u in uploads:
             item = items.get(u["object"])
@@ -458,7 +470,7 @@ class AwsRun:
                     else None,
                     "max_memory_mb": report.get("max_memory_mb"),
                     "memory_mb": int(
-                        report.get("memory_mb") or (128 if u["variant"] == SAGEMAKER else memory)
+                        report.get("memory_mb") or variant_memory(self.outputs, u["variant"])
                     ),
                     "environment": (item or {}).get("environment_id"),
                     "request_id": (item or {}).get("request_id"),
@@ -489,10 +501,7 @@ class AwsRun:
                 records += self.records(uploads, items, reports)
         finally:
             self.cold.restore()
-        memory = {
-            v: (128 if v == SAGEMAKER else int(self.outputs.get("lambda_memory_mb", 0)))
-            for v in variants
-        }
+        memory = {v: variant_memory(self.outputs, v) for v in variants}
         for r in records:  # the REPORT line knows the real memory size
             memory[r["variant"]] = r["memory_mb"]
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.work).items()}
@@ -523,10 +532,9 @@ def estimate_cost(outputs: dict, work: Workload, runs: int = 1) -> float:
     """Rough cost of the traffic itself (endpoint hours are already being paid)."""
     from .cost import CostModel, VariantCost
 
-    memory = int(outputs.get("lambda_memory_mb", 4096))
     total = 0.0
     for v in work.variants:
-        mem = 128 if v == SAGEMAKER else memory
+        mem = variant_memory(outputs, v)
         spec = VariantCost(
             name=v,
             kind="lambda",
@@ -623,7 +631,8 @@ def sweep(
                 cold._wait_updated(name)
                 if v == SNAPSTART:  # a new size needs a new published version behind the alias
                     cold.force(v)
-            doc = runner({**outputs, "lambda_memory_mb": memory}, replace(work, variants=lambdas))
+            sized = {**outputs["memory_mb"], **dict.fromkeys(lambdas, memory)}
+            doc = runner({**outputs, "memory_mb": sized}, replace(work, variants=lambdas))
             runs[memory] = doc
             for v in lambdas:
                 s = doc["summary"].get(v)
@@ -795,9 +804,10 @@ def tune_main(args: Any) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         memories = [int(m) for m in args.memory.split(",")]
-        bad = [m for m in memories if not 128 <= m <= 10240]
+        low, high = LAMBDA_MEMORY_MB
+        bad = [m for m in memories if not low <= m <= high]
         if bad:
-            raise BenchError(f"--memory {bad[0]} is outside Lambda's 128-10240 MB")
+            raise BenchError(f"--memory {bad[0]} is outside Lambda's {low}-{high} MB")
         outputs = load_outputs(args.stack, args.outputs)
         variants = [
             v

@@ -78,19 +78,6 @@ class LocalConfig:
         return {round(i * self.requests / k) for i in range(1, k)} - {0}
 
 
-def stack_defaults() -> dict[str, Any]:
-    """Memory sizes and instance type from Pulumi.yaml, so local and AWS runs price alike."""
-    import yaml
-
-    schema = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    return {
-        "lambda_mb": schema["lambdaMemoryMb"]["default"],
-        "proxy_mb": schema["proxyMemoryMb"]["default"],
-        "architecture": schema["architecture"]["default"],
-        "instance_type": schema["sagemakerInstanceType"]["default"],
-    }
-
-
 class FunctionEmulator:
     """The Lambda service for one function: a pool of execution environments.
 
@@ -493,8 +480,16 @@ def run(cfg: LocalConfig, console: Console | None = None, quiet: bool = False) -
 
 def main(args: Any) -> int:
     """CLI entry: run, print the table, write results/local.json and the plots."""
+    from components.config import StackConfigError, read_settings
+
     console = Console(width=None if sys.stdout.isatty() else 150)
-    defaults = stack_defaults()
+    try:
+        stack = read_settings(
+            Path(args.stack_config) if args.stack_config else None, check_model=False
+        )
+    except StackConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        return 2
     variants = tuple(v for v in VARIANTS if v in args.variants.split(","))
     unknown = set(args.variants.split(",")) - set(VARIANTS)
     if unknown or not variants:
@@ -505,9 +500,7 @@ def main(args: Any) -> int:
     if args.requests < 1 or args.concurrency < 1 or args.rpm < 0:
         console.print("[red]error:[/red] --requests and --concurrency must be >= 1 and --rpm >= 0")
         return 2
-    memory = {
-        v: defaults["proxy_mb"] if v == SAGEMAKER else defaults["lambda_mb"] for v in variants
-    }
+    memory = {v: stack.memory_mb(v) for v in variants}
     cfg = LocalConfig(
         requests=args.requests,
         rpm=args.rpm,
@@ -520,8 +513,9 @@ def main(args: Any) -> int:
         samples_dir=Path(args.samples).resolve(),
         out_dir=Path(args.out).resolve(),
         memory_mb=memory,
-        architecture=defaults["architecture"],
-        sagemaker_instance_type=defaults["instance_type"],
+        architecture=stack.architecture,
+        sagemaker_instance_type=stack.sagemaker_instance_type,
+        timeout_s=float(stack.timeout_seconds),
     )
     console.print(Panel(BANNER, title="bench local", border_style="yellow"))
     ensure_inputs(cfg, console)

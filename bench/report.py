@@ -236,7 +236,8 @@ def write_report(
     cost = model.report(rpm)
     latency_plots = results.plot_latency(doc, out_dir)
     cost_plot = plot(cost, out_dir / "cost.png")
-    top = max(1000.0, *(x["rpm"] * 10 for x in cost["crossovers"] if x["rpm"]))
+    # max() of one float raises TypeError: keep the floor inside the list (one variant, no pair).
+    top = max([1000.0, *(x["rpm"] * 10 for x in cost["crossovers"] if x["rpm"])])
     cost_log = plot(cost, out_dir / "cost_log.png", log=True, max_rpm=top)
     body = [
         f"# Serverless audio inference: {doc['target']} run of {doc['created_at']}",

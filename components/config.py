@@ -138,12 +138,12 @@ def stack_file_values(path: Path | None) -> dict[str, Any]:
     return values
 
 
-def read_settings(stack_file: Path | None = None) -> StackConfig:
+def read_settings(stack_file: Path | None = None, check_model: bool = True) -> StackConfig:
     """The one way to read stack settings outside Pulumi: defaults from Pulumi.yaml,
     values from ``stack_file`` (a ``Pulumi.<stack>.yaml``) when given."""
     values = stack_file_values(stack_file)
     region = values.pop("region", None)
-    return dataclasses.replace(load(values.get), region=region)
+    return dataclasses.replace(load(values.get, check_model), region=region)
 
 
 def _variants(raw: Any) -> list[str]:
@@ -164,7 +164,7 @@ def _variants(raw: Any) -> list[str]:
     return [str(v).strip() for v in raw]
 
 
-def load(get: Callable[[str], Any]) -> StackConfig:
+def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
     """Build a StackConfig; ``get(key)`` returns the stack's value or None for the default."""
     schema = project_schema()
 
@@ -234,7 +234,7 @@ def load(get: Callable[[str], Any]) -> StackConfig:
     model_path = Path(value("modelPath"))
     if not model_path.is_absolute():
         model_path = ROOT / model_path
-    for needed in (model_path, model_path.parent / "model.json"):
+    for needed in (model_path, model_path.parent / "model.json") if check_model else ():
         if not needed.is_file():
             raise StackConfigError(
                 f"modelPath: {needed} does not exist; run `make model` (python -m model_build) "

@@ -92,6 +92,7 @@ class Platform:
             "function_names": {},
             "log_group_names": {},
             "lambda_memory_mb": 4096,
+            "memory_mb": {v: 128 if v == SAGEMAKER else 4096 for v in self.variants},
             "architecture": "x86_64",
         }
         for v in self.variants:

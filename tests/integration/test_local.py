@@ -166,3 +166,21 @@ def test_bad_arguments_are_refused():
         timeout=60,
     )
     assert result.returncode == 2 and "unknown variant" in result.stdout
+
+
+def test_a_subset_of_variants_with_stack_settings(model_dir, samples, tmp_path):
+    """`bench local --variants standard` used to end in a TypeError in the report."""
+    import json
+
+    stack = tmp_path / "Pulumi.small.yaml"
+    stack.write_text("config:\n  audio-inference-kit:lambdaMemoryMb: 1769\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "local", "--variants", "standard", "--requests", "2",
+         "--cold-starts", "1", "--model-dir", str(model_dir), "--samples", str(samples),
+         "--out", str(tmp_path), "--stack-config", str(stack)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    doc = json.loads((tmp_path / "local.json").read_text())
+    assert doc["config"]["memory_mb"] == {"standard": 1769}
+    assert (tmp_path / "report.md").exists()

@@ -59,3 +59,26 @@ def test_model_sample_rate_comes_from_model_json(model_dir):
     assert result.audio_seconds == pytest.approx(2.0, abs=1e-3)
     with pytest.raises(ValueError, match="sample_rate"):
         OnnxModel(onnx, {k: v for k, v in meta.items() if k != "sample_rate"})
+
+
+def test_stack_file_settings_are_read_through_one_function(tmp_path):
+    from components.config import StackConfigError, read_settings
+
+    stack = tmp_path / "Pulumi.team.yaml"
+    stack.write_text(
+        "config:\n  aws:region: eu-west-1\n  audio-inference-kit:lambdaMemoryMb: 1769\n"
+        "  audio-inference-kit:variants: standard,sagemaker\n"
+    )
+    settings_ = read_settings(stack, check_model=False)
+    assert settings_.region == "eu-west-1" and settings_.variants == ("standard", "sagemaker")
+    assert settings_.memory_mb("standard") == 1769 and settings_.memory_mb("sagemaker") == 128
+    assert read_settings(None, check_model=False).memory_mb("standard") == 4096
+    stack.write_text("config:\n  audio-inference-kit:lambdaMemory: 1769\n")
+    with pytest.raises(StackConfigError, match="lambdaMemory is not a setting"):
+        read_settings(stack, check_model=False)
+
+
+def test_example_stack_file_is_valid():
+    from components.config import ROOT, read_settings
+
+    assert read_settings(ROOT / "examples" / "Pulumi.dev.yaml", check_model=False).region == "us-east-1"
