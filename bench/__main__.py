@@ -111,6 +111,13 @@ def _cost(sub: argparse._SubParsersAction) -> None:
     src.add_argument(
         "--restore-ms", type=float, default=0.0, help="billed restore per SnapStart restore"
     )
+    src.add_argument(
+        "--snapstart-versions",
+        type=int,
+        default=1,
+        help="active published SnapStart versions, each cached and billed (default 1; "
+        "`bench prune` deletes unused ones)",
+    )
     src.add_argument("--proxy-memory-mb", type=int, default=128)
     src.add_argument("--proxy-billed-ms", type=float, default=100.0)
     src.add_argument("--instance-type", default="ml.t2.medium")
@@ -201,7 +208,46 @@ def _tune(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=lambda a: __import__("bench.aws", fromlist=["x"]).tune_main(a))
 
 
-COMMANDS = [_local, _cost, _report, _aws, _tune, _runtime]
+def _prune(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "prune",
+        help="delete SnapStart versions nothing invokes (each one is billed while it exists)",
+        description=__import__("bench.prune", fromlist=["x"]).__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--stack", help="Pulumi stack name (runs `pulumi stack output --json`)")
+    p.add_argument("--outputs", help="file with the JSON `pulumi stack output --json` prints")
+    p.add_argument(
+        "--keep-previous",
+        type=int,
+        default=1,
+        help="also keep this many versions older than the live one (default 1, for rollback)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show the plan, delete nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(run=lambda a: __import__("bench.prune", fromlist=["x"]).main(a))
+
+
+def _preflight(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "preflight",
+        help="check a stack's settings against what AWS accepts, without the CLI or an account",
+        description=__import__("bench.preflight", fromlist=["x"]).__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--stack-config",
+        metavar="FILE",
+        help="a Pulumi.<stack>.yaml to check (default: Pulumi.yaml's defaults)",
+    )
+    p.add_argument(
+        "--stack", default="dev", help="stack name used for resource names (default dev)"
+    )
+    p.add_argument("--json", help="write the findings as JSON here")
+    p.set_defaults(run=lambda a: __import__("bench.preflight", fromlist=["x"]).main(a))
+
+
+COMMANDS = [_local, _cost, _report, _aws, _tune, _prune, _preflight, _runtime]
 
 
 def parser() -> argparse.ArgumentParser:

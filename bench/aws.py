@@ -480,6 +480,14 @@ class AwsRun:
             )
         return out
 
+    def active_versions(self) -> int:
+        """Published SnapStart versions now (each is cached and billed while it exists)."""
+        name = self.outputs["function_names"][SNAPSTART]
+        pages = self.clients.lambda_.get_paginator("list_versions_by_function").paginate(
+            FunctionName=name
+        )
+        return sum(v["Version"] != "$LATEST" for page in pages for v in page["Versions"])
+
     def run(self, progress: Any = None) -> dict:
         """Send, wait, read logs, join; always undo cold-start changes."""
         variants = self.work.variants
@@ -513,6 +521,7 @@ class AwsRun:
             model_sha256=self.outputs.get("model_sha256"),
             cold_start_calls=self.cold.calls,
             memory_mb=memory,
+            snapstart_versions=self.active_versions() if SNAPSTART in variants else None,
         )
         endpoint = (
             {

@@ -162,6 +162,11 @@ class VariantCost:
                 raise CostInputError(
                     f"{self.name}: {attr} is negative ({getattr(self, attr)}); durations and prices must be >= 0"
                 )
+        if self.snapstart_versions < 1:
+            raise CostInputError(
+                f"{self.name}: snapstart_versions={self.snapstart_versions}: at least the live "
+                "version is active"
+            )
         if not 0 <= self.cold_fraction <= 1:
             raise CostInputError(
                 f"{self.name}: cold fraction {self.cold_fraction} must be between 0 and 1"
@@ -397,9 +402,16 @@ class CostModel:
         return out
 
 
-def variants_from_results(doc: dict, cold_fraction: float | None = None) -> list[VariantCost]:
-    """Cost inputs from a results file's measured summary."""
+def variants_from_results(
+    doc: dict, cold_fraction: float | None = None, snapstart_versions: int | None = None
+) -> list[VariantCost]:
+    """Cost inputs from a results file's measured summary.
+
+    SnapStart's cache is billed per active published version: the count given,
+    else the one the run recorded (``bench aws`` counts them), else one.
+    """
     config = doc.get("config", {})
+    versions = snapstart_versions or int(config.get("snapstart_versions") or 1)
     arch = config.get("architecture", "x86_64")
     out = []
     for name, s in doc["summary"].items():
@@ -415,6 +427,7 @@ def variants_from_results(doc: dict, cold_fraction: float | None = None) -> list
                 VariantCost(
                     kind="snapstart",
                     billed_restore_ms=float(s["billed_restore_ms_mean"] or 0),
+                    snapstart_versions=versions,
                     **common,
                 )
             )
@@ -596,6 +609,7 @@ def manual_variants(args: Any) -> list[VariantCost]:
             memory_mb=args.memory_mb,
             billed_ms=args.billed_ms,
             billed_restore_ms=args.restore_ms,
+            snapstart_versions=args.snapstart_versions,
             **common,
         ),
         VariantCost(
@@ -627,7 +641,9 @@ def main(args: Any) -> int:
             variants = [_parse_price(p) for p in args.price]
         elif args.results:
             variants = variants_from_results(
-                results_mod.load(Path(args.results)), args.cold_fraction
+                results_mod.load(Path(args.results)),
+                args.cold_fraction,
+                args.snapstart_versions if args.snapstart_versions != 1 else None,
             )
         else:
             variants = manual_variants(args)

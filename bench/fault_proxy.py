@@ -120,7 +120,9 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                status, headers, payload = proxy.forward(self.command, self.path, self.headers, body)
+                status, headers, payload = proxy.forward(
+                    self.command, self.path, self.headers, body
+                )
                 self.send_response(status)
                 for key, value in headers:
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -142,14 +144,20 @@ class FaultProxy:
         """The fault to inject for this request, if any (seeded, so runs repeat)."""
         with self.lock:
             for fault in self.faults:
-                if fault.service == service and fault.match in path and self.random.random() < fault.rate:
+                if (
+                    fault.service == service
+                    and fault.match in path
+                    and self.random.random() < fault.rate
+                ):
                     key = f"{fault.service}:{fault.kind}"
                     self.injected[key] = self.injected.get(key, 0) + 1
                     return fault
             self.forwarded += 1
         return None
 
-    def forward(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    def forward(
+        self, method: str, path: str, headers: Any, body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         """Send the request on to the emulator unchanged."""
         conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
         try:

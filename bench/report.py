@@ -189,7 +189,13 @@ def _assumptions(doc: dict, cost: dict, cold_override: float | None) -> list[str
             )
         ),
         "On-demand cold starts bill their INIT phase as duration (since August 2025). SnapStart bills a "
-        "cache charge for one active published version all month, plus a restore charge per GB and the "
+        "cache charge for every active published version all month ("
+        + ", ".join(
+            f"{v['snapstart_versions']} for {v['name']}"
+            for v in cost["variants"]
+            if v["kind"] == "snapstart"
+        )
+        + "; `python -m bench prune` deletes unused ones), plus a restore charge per GB and the "
         "billed restore duration per restore.",
         "Every request: one S3 PUT (the upload), two S3 GETs (a ranged GET that learns the size, then the rest), one DynamoDB write unit.",
         "The SageMaker endpoint runs all month; the proxy Lambda's cost is included. Data transfer, "

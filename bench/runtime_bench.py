@@ -215,7 +215,9 @@ def serving(model_dir: Path, work: Path, seconds: float, progress: Progress) -> 
 
     data = _wav(work / "serve.wav", 1.0, 16_000, 1)
     task = progress.add_task("serving throughput", total=2)
-    waveform = load_waveform(data, "x", json.loads((model_dir / "model.json").read_text())["sample_rate"])
+    waveform = load_waveform(
+        data, "x", json.loads((model_dir / "model.json").read_text())["sample_rate"]
+    )
     cpus = available_cpus()
     # Raw throughput is the better of the two ways to use the cores without HTTP:
     # one session with an intra-op thread per CPU, or one single-threaded session

@@ -66,7 +66,10 @@ class Mocks(pulumi.runtime.Mocks):
             )
         elif args.typ == "docker-build:index:Image":
             # What pulumi-docker-build reports: the digest, and ref = first tag + digest.
-            digest = "sha256:" + hashlib.sha256(json.dumps(out, sort_keys=True, default=str).encode()).hexdigest()
+            digest = (
+                "sha256:"
+                + hashlib.sha256(json.dumps(out, sort_keys=True, default=str).encode()).hexdigest()
+            )
             tags = out.get("tags") or []
             out.update(digest=digest, ref=f"{tags[0]}@{digest}" if tags else digest)
         elif args.typ == "aws:sagemaker/endpoint:Endpoint":
@@ -83,7 +86,13 @@ class Mocks(pulumi.runtime.Mocks):
                 "id": ACCOUNT,
             }
         if args.token == "aws:index/getRegion:getRegion":
-            return {"region": self.region, "name": self.region, "id": self.region, "endpoint": "", "description": ""}
+            return {
+                "region": self.region,
+                "name": self.region,
+                "id": self.region,
+                "endpoint": "",
+                "description": "",
+            }
         if args.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {
                 "userName": "AWS",
@@ -123,7 +132,9 @@ class StackRun:
         return {r.typ for r in self.mocks.resources}
 
 
-def run_program(config: dict[str, Any], project: str, stack: str = "test", region: str = REGION) -> StackRun:
+def run_program(
+    config: dict[str, Any], project: str, stack: str = "test", region: str = REGION
+) -> StackRun:
     """Run __main__.py under mocks with ``config`` (setting -> value, no namespace)."""
     mocks = Mocks(region)
     pulumi.runtime.set_all_config(

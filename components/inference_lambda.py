@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -224,7 +225,7 @@ class InferenceLambda(pulumi.ComponentResource):
             }
         )
 
-    def publish_options(self) -> dict[str, object]:
+    def publish_options(self) -> dict[str, Any]:
         """Extra Function arguments; $LATEST is enough for a standard function."""
         return {}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 import pulumiverse_time as time
@@ -34,7 +36,7 @@ class SnapStartLambda(InferenceLambda):
     alias_arn: pulumi.Output[str]
     """ARN of alias ``live`` (what S3 invokes)."""
 
-    def publish_options(self) -> dict[str, object]:
+    def publish_options(self) -> dict[str, Any]:
         """Publish a version on every change, with SnapStart on published versions."""
         return {"publish": True, "snap_start": {"apply_on": "PublishedVersions"}}
 

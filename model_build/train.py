@@ -57,7 +57,8 @@ def from_clips(clips: list[Clip], labels: tuple[str, ...]) -> list[Example]:
     """Turn generated clips into examples with the inference preprocessing (soxr to 16 kHz)."""
     index = {label: i for i, label in enumerate(labels)}
     return [
-        Example(to_model_input(c.samples[:, None], c.sample_rate, SAMPLE_RATE), index[c.label]) for c in clips
+        Example(to_model_input(c.samples[:, None], c.sample_rate, SAMPLE_RATE), index[c.label])
+        for c in clips
     ]
 
 

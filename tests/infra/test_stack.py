@@ -234,7 +234,10 @@ def test_iam_policies_pass_parliament(run_stack):
         ({"sagemakerServerlessMemoryMb": 512}, "sagemakerServerlessMemoryMb=512"),
         ({"sagemakerServerlessMemoryMb": 1500}, "must be a multiple of 1024"),
         ({"timeoutSeconds": 30}, "timeoutSeconds=30 is too short for the sagemaker proxy"),
-        ({"logRetentionDays": 10}, "logRetentionDays=10 is not a retention CloudWatch Logs accepts"),
+        (
+            {"logRetentionDays": 10},
+            "logRetentionDays=10 is not a retention CloudWatch Logs accepts",
+        ),
         ({"sagemakerInstanceType": "ml.x9.huge"}, "is not a real-time hosting instance"),
     ],
     ids=[
@@ -327,7 +330,9 @@ def test_snapstart_component_validates_its_constraints():
 
 
 def test_image_is_pushed_with_docker_media_types(run_stack):
-    image = run_stack(variants=["sagemaker"]).mocks.one("docker-build:index:Image", "sagemaker-image")
+    image = run_stack(variants=["sagemaker"]).mocks.one(
+        "docker-build:index:Image", "sagemaker-image"
+    )
     # push=True alone exports with BuildKit's defaults (OCI since 0.31), which CreateModel refuses.
     assert image["push"] is False
     assert image["exports"] == [{"registry": {"ociMediaTypes": False, "push": True}}]
@@ -335,9 +340,13 @@ def test_image_is_pushed_with_docker_media_types(run_stack):
 
 def test_model_image_is_repository_at_digest_without_tag(run_stack):
     run = run_stack(variants=["sagemaker"])
-    image = run.mocks.one("aws:sagemaker/model:Model", "sagemaker-model")["primaryContainer"]["image"]
+    image = run.mocks.one("aws:sagemaker/model:Model", "sagemaker-model")["primaryContainer"][
+        "image"
+    ]
     # SageMaker accepts repo[:tag] or repo[@digest]; the provider's ref is repo:tag@digest.
-    assert re.fullmatch(r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[^:@]+@sha256:[0-9a-f]{64}", image)
+    assert re.fullmatch(
+        r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[^:@]+@sha256:[0-9a-f]{64}", image
+    )
     assert image.startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-repo-")
 
 
@@ -345,7 +354,9 @@ def test_build_paths_are_relative_to_the_project(run_stack, monkeypatch):
     from components._packaging import ROOT
 
     monkeypatch.chdir(ROOT)
-    image = run_stack(variants=["sagemaker"]).mocks.one("docker-build:index:Image", "sagemaker-image")
+    image = run_stack(variants=["sagemaker"]).mocks.one(
+        "docker-build:index:Image", "sagemaker-image"
+    )
     assert image["context"]["location"] == "."
     assert image["dockerfile"]["location"] == "sagemaker/Dockerfile"
 
@@ -372,7 +383,11 @@ def test_endpoint_name_is_valid_for_any_stack_name():
     from components.sagemaker_endpoint import endpoint_name
 
     pattern = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
-    for project, stack in (("audio-inference-kit", "dev"), ("kit", "team_a.prod"), ("p" * 40, "s" * 40)):
+    for project, stack in (
+        ("audio-inference-kit", "dev"),
+        ("kit", "team_a.prod"),
+        ("p" * 40, "s" * 40),
+    ):
         name = endpoint_name(project, stack, "serverless")
         assert re.fullmatch(pattern, name), name
     assert endpoint_name("p" * 40, "s" * 40, "a") != endpoint_name("p" * 40, "s" * 40, "b")
@@ -401,7 +416,9 @@ def test_snapstart_publishes_only_after_iam_propagation(run_stack):
     # The pause runs again whenever the policy changes (a new model changes its resources).
     assert sleep["triggers"]["policy"] == policy["policy"]
     assert "snapstart-policy" in run.dependencies["snapstart-iam-propagation"]
-    assert {"snapstart-policy", "snapstart-iam-propagation"} <= set(run.dependencies["snapstart-fn"])
+    assert {"snapstart-policy", "snapstart-iam-propagation"} <= set(
+        run.dependencies["snapstart-fn"]
+    )
     assert "snapstart-iam-propagation" not in str(run.dependencies.get("standard-fn", []))
 
 
@@ -413,9 +430,13 @@ def test_proxy_gets_its_timeout_and_the_failure_queue(run_stack):
 
 
 def test_storage_sets_no_bucket_key_for_sse_s3(run_stack):
-    sse = run_stack(variants=["standard"]).mocks.of_type(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-    )[0].inputs
+    sse = (
+        run_stack(variants=["standard"])
+        .mocks.of_type(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        )[0]
+        .inputs
+    )
     assert "bucketKeyEnabled" not in sse["rules"][0]
 
 

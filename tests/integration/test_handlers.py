@@ -149,7 +149,10 @@ def test_throttling_that_passes_is_retried_by_botocore(faulty):
 
 @pytest.mark.parametrize(
     ("setup", "message"),
-    [("denied", "may not read this object (AccessDenied)"), ("no-bucket", "bucket no longer exists")],
+    [
+        ("denied", "may not read this object (AccessDenied)"),
+        ("no-bucket", "bucket no longer exists"),
+    ],
 )
 def test_permanent_read_errors_become_error_items(faulty, setup, message):
     server, stack, module, faults, _ = faulty
@@ -175,7 +178,9 @@ def test_malformed_records_are_skipped_and_kept_others_processed(aws):
         no_key = json.loads(json.dumps(good["Records"][0]))
         del no_key["s3"]["object"]["key"]
         bad_sqs = {"eventSource": "aws:sqs", "body": "{not json"}
-        summary = module.handler({"Records": [no_key, bad_sqs, "junk", *good["Records"]]}, Context())
+        summary = module.handler(
+            {"Records": [no_key, bad_sqs, "junk", *good["Records"]]}, Context()
+        )
         assert module.handler({"Records": {"not": "a list"}}, Context())["results"][0]["kept"]
     finally:
         restore_env(previous)

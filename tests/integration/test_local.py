@@ -175,10 +175,30 @@ def test_a_subset_of_variants_with_stack_settings(model_dir, samples, tmp_path):
     stack = tmp_path / "Pulumi.small.yaml"
     stack.write_text("config:\n  audio-inference-kit:lambdaMemoryMb: 1769\n")
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "local", "--variants", "standard", "--requests", "2",
-         "--cold-starts", "1", "--model-dir", str(model_dir), "--samples", str(samples),
-         "--out", str(tmp_path), "--stack-config", str(stack)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "local",
+            "--variants",
+            "standard",
+            "--requests",
+            "2",
+            "--cold-starts",
+            "1",
+            "--model-dir",
+            str(model_dir),
+            "--samples",
+            str(samples),
+            "--out",
+            str(tmp_path),
+            "--stack-config",
+            str(stack),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     doc = json.loads((tmp_path / "local.json").read_text())

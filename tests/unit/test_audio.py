@@ -107,7 +107,12 @@ def test_large_metadata_chunk_before_data_is_still_a_valid_wav():
 
 
 def test_large_trailing_chunk_does_not_count_as_audio():
-    data = wav_bytes(tone(20.0, 8000), 8000) + b"junk" + struct.pack("<I", 2_000_000) + b"\0" * 2_000_000
+    data = (
+        wav_bytes(tone(20.0, 8000), 8000)
+        + b"junk"
+        + struct.pack("<I", 2_000_000)
+        + b"\0" * 2_000_000
+    )
     # ~2 MB of trailing bytes used to read as ~125 s of audio at 8 kHz 16-bit.
     assert len(load_waveform(data, "trail.wav", RATE, max_seconds=30)) == 20 * RATE
 

@@ -208,3 +208,30 @@ def test_cli_prints_tables_writes_json_and_refuses_bad_input(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 2 and "unknown SageMaker instance type" in bad.stdout
+
+
+def test_snapstart_cache_is_charged_per_active_version():
+    one = VariantCost(name="ss", kind="snapstart", memory_mb=2048, billed_ms=10)
+    three = VariantCost(
+        name="ss3", kind="snapstart", memory_mb=2048, billed_ms=10, snapstart_versions=3
+    )
+    model = CostModel([one, three])
+    assert model.fixed(three) == pytest.approx(3 * model.fixed(one))
+    assert model.fixed(one) == pytest.approx(2 * 730 * 3600 * 0.0000015046)
+    with pytest.raises(CostInputError, match="at least the live version"):
+        CostModel([VariantCost(name="x", kind="snapstart", snapstart_versions=0)])
+
+
+def test_results_file_versions_reach_the_cost_model():
+    from bench.cost import variants_from_results
+
+    summary = {
+        "memory_mb": 4096,
+        "billed_ms_mean": 20.0,
+        "cold_fraction": 0.0,
+        "billed_restore_ms_mean": 0.0,
+        "billed_init_ms_mean": 0.0,
+    }
+    doc = {"config": {"snapstart_versions": 4}, "summary": {"snapstart": summary}}
+    assert variants_from_results(doc)[0].snapstart_versions == 4
+    assert variants_from_results(doc, snapstart_versions=2)[0].snapstart_versions == 2

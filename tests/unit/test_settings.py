@@ -25,7 +25,9 @@ def test_proxy_read_timeout_times_attempts_fits_the_function_timeout(timeout):
     worst = attempts * (config.connect_timeout + config.read_timeout) + endpoint.MARGIN_SECONDS
     assert worst <= timeout
     # each attempt leaves the container its 60 s plus room for a serverless cold start
-    assert config.read_timeout >= settings.ENDPOINT_RESPONSE_SECONDS + endpoint.COLD_START_ROOM_SECONDS
+    assert (
+        config.read_timeout >= settings.ENDPOINT_RESPONSE_SECONDS + endpoint.COLD_START_ROOM_SECONDS
+    )
     assert attempts >= 1 and (timeout < 300 or attempts >= 3)
 
 
@@ -81,4 +83,7 @@ def test_stack_file_settings_are_read_through_one_function(tmp_path):
 def test_example_stack_file_is_valid():
     from components.config import ROOT, read_settings
 
-    assert read_settings(ROOT / "examples" / "Pulumi.dev.yaml", check_model=False).region == "us-east-1"
+    assert (
+        read_settings(ROOT / "examples" / "Pulumi.dev.yaml", check_model=False).region
+        == "us-east-1"
+    )

@@ -1,0 +1,127 @@
+"""`bench preflight`: the program under mocks, inputs checked against botocore's models and parliament."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from bench.preflight import check_resources, run
+from bench.processes import ROOT
+
+pytestmark = pytest.mark.infra
+
+
+def stack_file(tmp_path, model_dir, **settings) -> str:
+    lines = [
+        "config:",
+        "  aws:region: eu-west-1",
+        f"  audio-inference-kit:modelPath: {model_dir / 'model.onnx'}",
+    ]
+    lines += [f"  audio-inference-kit:{k}: {json.dumps(v)}" for k, v in settings.items()]
+    path = tmp_path / "Pulumi.check.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_default_stack_has_no_findings_and_a_fixed_cost(tmp_path, model_dir):
+    report = run(stack_file(tmp_path, model_dir))
+    assert report["findings"] == [] and not report["refused"]
+    assert report["resources"]["aws:lambda/function:Function"] == 3
+    assert report["fixed_monthly"]["sagemaker"] == pytest.approx(0.056 * 730)
+    assert report["fixed_monthly"]["standard"] == 0 and report["region"] == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("settings", "setting"),
+    [
+        ({"sagemakerInstanceType": "ml.t3.medium"}, "sagemakerInstanceType"),
+        ({"lambdaMemoryMb": 20000}, "lambdaMemoryMb"),
+        ({"sagemakerServerlessMemoryMb": 1500}, "sagemakerServerlessMemoryMb"),
+        ({"logRetentionDays": 10}, "logRetentionDays"),
+    ],
+)
+def test_settings_aws_would_refuse_are_refused_by_name(tmp_path, model_dir, settings, setting):
+    report = run(stack_file(tmp_path, model_dir, **settings))
+    assert report["refused"]
+    (finding,) = report["findings"]
+    assert finding["setting"] == setting and "pulumi config set" in finding["problem"]
+
+
+def _resource(typ, resource_name, **inputs):
+    return SimpleNamespace(typ=typ, name=resource_name, inputs=inputs)
+
+
+def test_inputs_are_checked_against_the_api_models_themselves():
+    """The botocore layer on its own, for inputs the settings check never sees."""
+    findings = check_resources(
+        [
+            _resource(
+                "aws:lambda/function:Function",
+                "fn",
+                runtime="python2.6",
+                memorySize=20000,
+                timeout=90,
+                handler="h.handler",
+                architectures=["sparc"],
+            ),
+            _resource(
+                "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+                "cfg",
+                productionVariants=[
+                    {"variantName": "a", "modelName": "m", "instanceType": "ml.t3.medium"},
+                    {
+                        "variantName": "b",
+                        "modelName": "m",
+                        "serverlessConfig": {"memorySizeInMb": 7168, "maxConcurrency": 5},
+                    },
+                    {
+                        "variantName": "c",
+                        "serverlessConfig": {"memorySizeInMb": 3000, "maxConcurrency": 0},
+                    },
+                    {"variantName": "d", "serverlessConfig": {"memorySizeInMb": 2048}},
+                ],
+            ),
+            _resource(
+                "aws:sagemaker/endpoint:Endpoint", "ep", name="bad_name!", endpointConfigName="c"
+            ),
+            _resource("aws:cloudwatch/logGroup:LogGroup", "lg", name="/aws/x", retentionInDays=10),
+        ]
+    )
+    got = {(f.resource, f.field.split(".")[-1].split("[")[0]) for f in findings}
+    assert {
+        ("fn", "Runtime"),
+        ("fn", "MemorySize"),
+        ("fn", "Architectures"),
+        ("cfg", "InstanceType"),
+        ("cfg", "MemorySizeInMB"),
+        ("cfg", "MaxConcurrency"),
+        ("ep", "EndpointName"),
+        ("lg", "retentionInDays"),
+    } <= got
+    assert any(
+        f.field.endswith("[3].ServerlessConfig.MaxConcurrency") and "required" in f.problem
+        for f in findings
+    )
+    assert any("multiple of 1024" in f.problem for f in findings)  # 3000 MB: a documented rule
+    memory = [f for f in findings if f.resource == "fn" and f.field == "MemorySize"]
+    assert memory[0].setting.startswith("lambdaMemoryMb") and "10240" in memory[0].problem
+
+
+def test_cli_exit_codes(tmp_path, model_dir):
+    def cli(path):
+        return subprocess.run(
+            [sys.executable, "-m", "bench", "preflight", "--stack-config", str(path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    ok = cli(stack_file(tmp_path, model_dir))
+    assert ok.returncode == 0 and "No findings" in ok.stdout and "$40.88" in ok.stdout
+    bad = cli(stack_file(tmp_path, model_dir, sagemakerInstanceType="ml.t3.medium"))
+    assert bad.returncode == 1 and "ml.t3.medium" in bad.stdout and "Traceback" not in bad.stderr
