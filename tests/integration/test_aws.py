@@ -138,8 +138,11 @@ def test_aws_run_joins_items_and_reports(platform, samples, tmp_path):
         doc["summary"]["sagemaker"]["memory_mb"] == 128
         and doc["summary"]["standard"]["memory_mb"] == 4096
     )
+    # The reconfigure strategy published 3 versions and deleted them again: 1 is left.
+    assert doc["config"]["snapstart_versions"] == 1
     md, _ = write_report(doc, tmp_path)
     assert all(f"## {s}" in md.read_text() for s in SECTIONS)
+    assert "1 for snapstart" in md.read_text()
 
 
 def test_reconfigure_is_undone(platform, samples):
@@ -194,6 +197,9 @@ def test_missing_outputs_are_named():
         "function_names": {"standard": "f", "snapstart": "g"},
         "log_group_names": {"standard": "l", "snapstart": "m"},
     }
+    with pytest.raises(BenchError, match="'memory_mb' is missing"):  # older stacks lack it
+        check_outputs(good)
+    good["memory_mb"] = {"standard": 1769, "snapstart": 1769}
     with pytest.raises(BenchError, match="'snapstart_alias_name' is missing"):
         check_outputs(good)
     with pytest.raises(BenchError, match="'sagemaker' is not deployed"):
