@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from audio_inference.settings import DEFAULT_LAMBDA_MEMORY_MB, DEFAULT_PROXY_MEMORY_MB
+
 
 def _runtime(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -94,7 +96,12 @@ def _cost(sub: argparse._SubParsersAction) -> None:
         metavar="NAME=PER_1M:FIXED",
         help="a variant by its price per 1M requests and fixed monthly cost (repeatable)",
     )
-    src.add_argument("--memory-mb", type=int, default=4096, help="Lambda memory (default 4096)")
+    src.add_argument(
+        "--memory-mb",
+        type=int,
+        default=DEFAULT_LAMBDA_MEMORY_MB,
+        help=f"Lambda memory (default {DEFAULT_LAMBDA_MEMORY_MB})",
+    )
     src.add_argument(
         "--billed-ms", type=float, default=200.0, help="billed ms per invocation (default 200)"
     )
@@ -118,7 +125,7 @@ def _cost(sub: argparse._SubParsersAction) -> None:
         help="active published SnapStart versions, each cached and billed (default 1; "
         "`bench prune` deletes unused ones)",
     )
-    src.add_argument("--proxy-memory-mb", type=int, default=128)
+    src.add_argument("--proxy-memory-mb", type=int, default=DEFAULT_PROXY_MEMORY_MB)
     src.add_argument("--proxy-billed-ms", type=float, default=100.0)
     src.add_argument("--instance-type", default="ml.t2.medium")
     src.add_argument("--instance-count", type=int, default=1)

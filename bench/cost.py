@@ -21,6 +21,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from audio_inference.settings import DEFAULT_LAMBDA_MEMORY_MB, LAMBDA_MEMORY_MB
+
 PRICING_FILE = Path(__file__).with_name("pricing.json")
 DEFAULT_RPM = (10, 50, 72, 200, 1000)
 KINDS = ("lambda", "snapstart", "sagemaker", "sagemaker-serverless", "manual")
@@ -118,7 +120,7 @@ class VariantCost:
 
     name: str
     kind: str
-    memory_mb: int = 4096
+    memory_mb: int = DEFAULT_LAMBDA_MEMORY_MB
     architecture: str = "x86_64"
     billed_ms: float = 0.0
     """Mean billed duration per invocation (the function's, or the proxy's for SageMaker)."""
@@ -146,9 +148,10 @@ class VariantCost:
             raise CostInputError(
                 f"{self.name}: kind {self.kind!r} is not one of {', '.join(KINDS)}"
             )
-        if self.kind != "manual" and not 128 <= self.memory_mb <= 10240:
+        low, high = LAMBDA_MEMORY_MB
+        if self.kind != "manual" and not low <= self.memory_mb <= high:
             raise CostInputError(
-                f"{self.name}: memory {self.memory_mb} MB is outside Lambda's 128-10240 MB"
+                f"{self.name}: memory {self.memory_mb} MB is outside Lambda's {low}-{high} MB"
             )
         for attr in (
             "billed_ms",
@@ -348,7 +351,7 @@ class CostModel:
             or sorted({round(lam.billed_ms * f, 1) for f in (0.25, 0.5, 1, 2, 4)} - {0.0})
             or [50, 100, 200, 400]
         )
-        memories = memories_mb or [512, 1024, 1769, 4096, 10240]
+        memories = memories_mb or [512, 1024, 1769, 4096, LAMBDA_MEMORY_MB[1]]
         table = {}
         for d in durations:
             row = {}

@@ -23,6 +23,9 @@ import logging
 import os
 import socket
 import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import h11
 
 from audio_inference.audio import AudioError  # noqa: E402
 from audio_inference.core import LocalClassifier  # noqa: E402
@@ -50,6 +53,11 @@ CONTENT_TYPES = {
     "application/octet-stream",
 }
 ENV_THREADS = "MODEL_THREADS"
+ENV_READ_TIMEOUT = "REQUEST_READ_TIMEOUT_SECONDS"
+# A request's headers and body must arrive within this; slow or stalled clients get 408.
+DEFAULT_READ_TIMEOUT_S = 30.0
+# Connections one worker serves at once; beyond it uvicorn answers 503 at once.
+MAX_CONNECTIONS_PER_WORKER = 64
 logger = logging.getLogger("sagemaker.serve")
 
 
@@ -60,40 +68,104 @@ async def _classify(request: Request, classifier: LocalClassifier) -> tuple[int,
             "error": f"content type {content_type or '(none)'} is not supported: "
             "send audio/wav or application/octet-stream"
         }
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > 10 * MAX_PAYLOAD_BYTES:  # not worth reading; the client sees a reset
+    try:
+        declared = int(request.headers.get("content-length") or 0)
+    except ValueError:
+        return 400, {"error": "the Content-Length header is not a number"}
+    if declared > MAX_PAYLOAD_BYTES:
+        if declared <= 2 * MAX_PAYLOAD_BYTES:  # read and drop it, so the client sees the 413
+            async for _ in request.stream():
+                pass
         return 413, {"error": f"payload of {declared} bytes is over the 6 MB limit"}
-    body = await request.body()  # read it all so the client receives the answer
-    if len(body) > MAX_PAYLOAD_BYTES:
-        return 413, {"error": f"payload of {len(body)} bytes is over the 6 MB limit"}
+    body = bytearray()
+    async for chunk in request.stream():  # counted as it arrives: chunked bodies too
+        body += chunk
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return 413, {"error": "payload is over the 6 MB limit"}
     name = decode_name(request.headers.get("x-amzn-sagemaker-custom-attributes")) or "request body"
     try:
-        # Each worker process has one single-threaded session, so inference runs
-        # on the event loop: a thread hand-off would cost more than it frees.
-        result = classifier.classify(body, name)
+        # Inference runs on the worker's one inference thread, so the event loop
+        # keeps answering /ping (SageMaker wants it within 2 s) while it works.
+        result = await asyncio.get_running_loop().run_in_executor(
+            INFERENCE, classifier.classify, bytes(body), name
+        )
     except AudioError as exc:
         return 400, {"error": str(exc)}
-    except Exception:  # a server fault: log it, answer 500
+    except Exception:  # a server fault: log it, answer 500 as JSON
         logger.exception("inference failed")
         return 500, {"error": "internal error during inference"}
     return 200, result.to_json()
 
 
+# One inference thread per worker process (each has a single-threaded session).
+INFERENCE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+
+
 class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off on every connection.
+    """uvicorn's HTTP/1.1 protocol with Nagle off and a deadline for reading each request.
 
     With several workers, uvicorn hands each process a copy of the listening
     socket whose protocol field reads 0, so asyncio skips TCP_NODELAY on accepted
     connections; on kept-alive connections (SageMaker's front end keeps them) a
     response then waits ~40 ms for a delayed ACK.
+
+    uvicorn has no timeout for a request that is still arriving: a client that
+    sends headers byte by byte, or announces a body and never sends it, holds
+    the connection forever. Here the whole request (headers and body) must
+    arrive within REQUEST_READ_TIMEOUT_SECONDS of its first byte, or the client
+    gets 408 and the connection is closed.
     """
+
+    read_timeout_s = float(os.environ.get(ENV_READ_TIMEOUT) or DEFAULT_READ_TIMEOUT_S)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Turn Nagle off, then let uvicorn set the connection up."""
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.read_deadline: asyncio.TimerHandle | None = None
         super().connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        """Let uvicorn parse, then start or stop the deadline of the request being read."""
+        super().data_received(data)
+        self._watch_read()
+
+    def _reading(self) -> bool:
+        state = self.conn.their_state
+        return state is h11.SEND_BODY or (state is h11.IDLE and bool(self.conn.trailing_data[0]))
+
+    def _watch_read(self) -> None:
+        if self._reading():
+            if self.read_deadline is None:  # from the first byte; more bytes do not extend it
+                self.read_deadline = self.loop.call_later(self.read_timeout_s, self._read_timed_out)
+        elif self.read_deadline is not None:
+            self.read_deadline.cancel()
+            self.read_deadline = None
+
+    def _read_timed_out(self) -> None:
+        self.read_deadline = None
+        if not self._reading() or self.transport.is_closing():
+            return
+        if self.conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            body = b'{"error": "the request did not arrive in time; send it again"}'
+            self.transport.write(
+                b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+                b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+            )
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Drop the deadline with the connection."""
+        if getattr(self, "read_deadline", None) is not None:
+            self.read_deadline.cancel()  # type: ignore[union-attr]
+            self.read_deadline = None
+        super().connection_lost(exc)
+
+
+def _closing(status: int) -> dict[str, str]:
+    """After 413 the rest of the body is unread: close instead of draining it."""
+    return {"connection": "close"} if status == 413 else {}
 
 
 def create_app(model_dir: str | None = None) -> Starlette:
@@ -109,7 +181,7 @@ def create_app(model_dir: str | None = None) -> Starlette:
 
     async def invocations(request: Request) -> Response:
         status, body = await _classify(request, classifier)
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(body, status_code=status, headers=_closing(status))
 
     async def runtime_invocations(request: Request) -> Response:
         # SageMaker's front end wraps a container's non-200 answer in ModelError.
@@ -123,7 +195,9 @@ def create_app(model_dir: str | None = None) -> Starlette:
             "OriginalStatusCode": status,
             "OriginalMessage": json.dumps(body),
         }
-        return JSONResponse(error, status_code=424, headers={"x-amzn-ErrorType": "ModelError"})
+        return JSONResponse(
+            error, status_code=424, headers={"x-amzn-ErrorType": "ModelError", **_closing(status)}
+        )
 
     return Starlette(
         routes=[
@@ -180,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         http=NoDelayH11Protocol,
         log_level="warning",
         timeout_keep_alive=75,
+        limit_concurrency=MAX_CONNECTIONS_PER_WORKER,
     )
     return 0
 
