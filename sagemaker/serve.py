@@ -26,7 +26,6 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import h11
-
 from audio_inference.audio import AudioError  # noqa: E402
 from audio_inference.core import LocalClassifier  # noqa: E402
 from audio_inference.endpoint import decode_name  # noqa: E402
