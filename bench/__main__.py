@@ -69,6 +69,36 @@ def _local(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--samples", default="build/samples", help="labelled WAVs with manifest.csv")
     p.add_argument("--out", default="results", help="output folder (default results)")
+    faults = p.add_argument_group(
+        "faults and bursts (every upload still ends as exactly one item or one failure-queue message)"
+    )
+    faults.add_argument(
+        "--burst", type=int, default=0, help="upload this many objects per variant at once"
+    )
+    faults.add_argument(
+        "--max-environments",
+        type=int,
+        default=10,
+        help="local concurrency limit per function; beyond it invocations are throttled (default 10)",
+    )
+    faults.add_argument(
+        "--crash-rate",
+        type=float,
+        default=0.0,
+        help="share of invocations whose environment is killed",
+    )
+    faults.add_argument(
+        "--s3-fault-rate",
+        type=float,
+        default=0.0,
+        help="share of handler S3 requests answered 503 SlowDown",
+    )
+    faults.add_argument(
+        "--dynamodb-fault-rate",
+        type=float,
+        default=0.0,
+        help="share of handler DynamoDB requests answered ThrottlingException",
+    )
     p.add_argument(
         "--stack-config",
         metavar="FILE",

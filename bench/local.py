@@ -24,7 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from audio_inference.events import s3_objects
-from audio_inference.settings import HANDLERS, SAGEMAKER, SNAPSTART, VARIANTS, upload_prefix
+from audio_inference.settings import (
+    ENV_FAILURE_QUEUE_URL,
+    ENV_FUNCTION_TIMEOUT,
+    HANDLERS,
+    SAGEMAKER,
+    SNAPSTART,
+    VARIANTS,
+    upload_prefix,
+)
 from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -33,6 +41,7 @@ from model_build.samples import read_manifest
 
 from . import results
 from .emulator import MotoServer, create_stack, handler_env, receive_events
+from .fault_proxy import Fault, FaultProxy
 from .processes import ROOT, ServingProcess
 from .runtime_api import (
     EnvironmentFailed,
@@ -47,8 +56,10 @@ BANNER = (
     "Lambda environment is a local awslambdaric process and SnapStart restores are forks of an "
     "initialized process. Not reproduced: Firecracker microVM start and snapshot restore, network "
     "latency to AWS services, and the CPU share Lambda gives each memory size (every environment "
-    "here shares this machine's cores). Use it to check the pipeline and compare variants "
-    "relative to each other; use `python -m bench aws` for figures that price a deployment."
+    "here shares this machine's cores). A crashed or timed-out environment is discarded and the "
+    "invocation retried twice, with Lambda's ~1 and ~2 minute delays scaled down to 1 and 2 s, then "
+    "kept in the failure queue. Use it to check the pipeline and compare variants relative to each "
+    "other; use `python -m bench aws` for figures that price a deployment."
 )
 
 
@@ -71,6 +82,18 @@ class LocalConfig:
     sagemaker_instance_type: str = "ml.t2.medium"
     timeout_s: float = 90.0
     serving_workers: int = 1
+    max_environments: int = 10
+    """Concurrency limit per function; beyond it invocations are throttled and retried."""
+    retry_delays_s: tuple[float, ...] = (1.0, 2.0)
+    """Lambda's two async retries come ~1 and ~2 minutes apart; scaled down 60x locally."""
+    crash_rate: float = 0.0
+    """Share of invocations whose environment is killed mid-invocation (fault injection)."""
+    s3_fault_rate: float = 0.0
+    """Share of the handlers' S3 requests answered 503 SlowDown (fault injection)."""
+    dynamodb_fault_rate: float = 0.0
+    """Share of the handlers' DynamoDB requests answered ThrottlingException (fault injection)."""
+    burst: int = 0
+    """Upload this many objects per variant at once instead of the paced schedule."""
 
     def gap_indices(self) -> set[int]:
         """Requests preceded by an idle gap longer than the idle timeout (forced cold starts)."""
@@ -81,9 +104,11 @@ class LocalConfig:
 class FunctionEmulator:
     """The Lambda service for one function: a pool of execution environments.
 
-    An idle environment is reused; a new one starts when none is idle, and
-    environments idle for longer than ``idle_timeout_s`` are retired, so the
-    next invocation after a long gap is a cold start, as on Lambda.
+    An idle environment is reused; a new one starts when none is idle, up to
+    ``max_environments`` (beyond it the invocation is throttled and retried, as
+    Lambda does for asynchronous events); environments idle for longer than
+    ``idle_timeout_s`` are retired, so the next invocation after a long gap is
+    a cold start. An environment that crashed or timed out is discarded.
     """
 
     def __init__(
@@ -102,12 +127,18 @@ class FunctionEmulator:
         self.pool: list[ExecutionEnvironment] = []
         self.lock = threading.Lock()
         self.count = 0
+        self.throttles = 0
+        self.crashes_injected = 0
+        self.random = random.Random(cfg.seed)
 
-    def _acquire(self) -> tuple[ExecutionEnvironment, bool]:
+    def _acquire(self) -> tuple[ExecutionEnvironment, bool] | None:
+        """An environment to run on (and whether it is new), or None when throttled."""
         with self.lock:
             now = time.monotonic()
             for env in [
-                e for e in self.pool if not e.busy and now - e.last_used > self.cfg.idle_timeout_s
+                e
+                for e in self.pool
+                if e.dead or (not e.busy and now - e.last_used > self.cfg.idle_timeout_s)
             ]:
                 self.pool.remove(env)
                 env.stop()
@@ -115,6 +146,9 @@ class FunctionEmulator:
                 if not env.busy:
                     env.busy = True
                     return env, False
+            if len(self.pool) >= self.cfg.max_environments:
+                self.throttles += 1
+                return None
             self.count += 1
             name = f"{self.variant}-env{self.count}"
             handler = HANDLERS[self.variant]
@@ -135,31 +169,47 @@ class FunctionEmulator:
             raise
         return env, True
 
-    def invoke(self, event: dict, retries: int = 2) -> list[dict]:
-        """Asynchronous invoke semantics: retry a failed invocation up to ``retries`` times."""
+    def _run_once(self, event: dict) -> dict:
+        acquired = None
+        backoff = 0.05
+        while acquired is None:  # throttled: async events wait and are retried
+            acquired = self._acquire()
+            if acquired is None:
+                time.sleep(backoff)
+                backoff = min(1.0, backoff * 2)
+        env, cold = acquired
+        try:
+            if self.random.random() < self.cfg.crash_rate:
+                self.crashes_injected += 1
+                threading.Timer(0.0, env.kill).start()  # dies as the invocation starts
+            item = env.invoke(event)
+            return {
+                "environment": env.name,
+                "cold": cold,
+                "kind": env.kind,
+                "startup_ms": env.startup_ms if cold else None,
+                "duration_ms": item.duration_ms,
+                "finished": item.finished,
+                "response": item.response,
+                "error": item.error,
+                "request_id": item.request_id,
+                "max_memory_mb": env.peak_memory_mb(),
+            }
+        finally:
+            env.busy = False
+            env.last_used = time.monotonic()
+
+    def invoke(self, event: dict) -> list[dict]:
+        """Asynchronous invoke semantics: a failed invocation is retried after Lambda's delays."""
         attempts: list[dict] = []
-        for _ in range(retries + 1):
-            env, cold = self._acquire()
+        for delay in (0.0, *self.cfg.retry_delays_s):
+            time.sleep(delay)
             try:
-                item = env.invoke(event)
-                attempts.append(
-                    {
-                        "environment": env.name,
-                        "cold": cold,
-                        "kind": env.kind,
-                        "startup_ms": env.startup_ms if cold else None,
-                        "duration_ms": item.duration_ms,
-                        "finished": item.finished,
-                        "response": item.response,
-                        "error": item.error,
-                        "request_id": item.request_id,
-                        "max_memory_mb": env.peak_memory_mb(),
-                    }
-                )
-            finally:
-                env.busy = False
-                env.last_used = time.monotonic()
-            if item.error is None:
+                attempt = self._run_once(event)
+            except EnvironmentFailed as exc:  # init failed: Lambda retries that too
+                attempt = {"error": {"errorType": "Runtime.InitError", "errorMessage": str(exc)}}
+            attempts.append(attempt)
+            if attempt.get("error") is None:
                 break
         return attempts
 
@@ -208,12 +258,14 @@ class Run:
         self.emulators: dict[str, FunctionEmulator] = {}
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
-        self.executor = ThreadPoolExecutor(max_workers=max(4, cfg.concurrency * 2))
+        self.executor = ThreadPoolExecutor(max_workers=max(4, min(cfg.concurrency * 2, 256)))
         self.records: list[dict] = []
         self.pending: dict[str, dict] = {}
         self.done: dict[str, threading.Event] = {}
         self.endpoint: dict[str, Any] = {}
         self.snapshot_init_ms: float | None = None
+        self.fault_proxy: FaultProxy | None = None
+        self.failure_queue = ""
 
     def start(self) -> None:
         """Emulator, stack, serving app, snapshot and one function emulator per variant."""
@@ -226,11 +278,25 @@ class Run:
             bucket=f"audio-uploads-{self.run_id}",
             table=f"predictions-{self.run_id}",
         )
+        self.failure_queue = self.server.client("sqs").create_queue(
+            QueueName=f"failures-{self.run_id}"
+        )["QueueUrl"]
+        faults = [
+            Fault("s3", "throttle", self.cfg.s3_fault_rate),
+            Fault("dynamodb", "throttle", self.cfg.dynamodb_fault_rate),
+        ]
+        if any(f.rate for f in faults):  # handlers reach the emulator through the fault proxy
+            self.fault_proxy = FaultProxy(
+                self.server.url, [f for f in faults if f.rate], self.cfg.seed
+            )
         base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMBDA_"))}
         for variant in self.cfg.variants:
             env = {
                 **base,
                 **handler_env(self.server, self.stack, variant),
+                **({"AWS_ENDPOINT_URL": self.fault_proxy.url} if self.fault_proxy else {}),
+                ENV_FAILURE_QUEUE_URL: self.failure_queue,
+                ENV_FUNCTION_TIMEOUT: str(int(self.cfg.timeout_s)),
                 "AWS_LAMBDA_LOG_FORMAT": "JSON",
                 "AWS_LAMBDA_FUNCTION_NAME": f"local-{variant}",
                 "AWS_LAMBDA_FUNCTION_VERSION": "1" if variant == SNAPSTART else "$LATEST",
@@ -275,27 +341,58 @@ class Run:
         objects = [o.uri for o in s3_objects(event)]
         try:
             attempts = self.emulators[variant].invoke(event)
-        except Exception as exc:  # an environment that cannot start
-            attempts = [
-                {
-                    "error": {"errorMessage": str(exc)},
-                    "cold": True,
-                    "duration_ms": None,
-                    "finished": time.perf_counter(),
-                    "startup_ms": None,
-                    "environment": None,
-                    "kind": None,
-                    "response": None,
-                    "request_id": None,
-                    "max_memory_mb": None,
-                }
-            ]
+        except Exception as exc:  # the emulator itself failed: keep the event all the same
+            attempts = [{"error": {"errorType": type(exc).__name__, "errorMessage": str(exc)}}]
+        if attempts[-1].get("error"):
+            self._keep_failed(variant, event, attempts)
         for uri in objects:
             pending = self.pending.get(uri)
             if pending is None:
                 continue
             pending.setdefault("attempts", []).extend(attempts)
             self.done[uri].set()
+
+    def _keep_failed(self, variant: str, event: dict, attempts: list[dict]) -> None:
+        """Lambda's on-failure destination: the event and why, in its record format."""
+        error = attempts[-1]["error"] or {}
+        record = {
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "requestContext": {
+                "requestId": attempts[-1].get("request_id"),
+                "functionArn": f"arn:aws:lambda:us-east-1:000000000000:function:local-{variant}",
+                "condition": "RetriesExhausted",
+                "approximateInvokeCount": len(attempts),
+            },
+            "requestPayload": event,
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": error,
+        }
+        sqs = self.server.client("sqs")  # type: ignore[union-attr]
+        sqs.send_message(QueueUrl=self.failure_queue, MessageBody=json.dumps(record, default=str))
+
+    def failed_events(self) -> dict[str, str]:
+        """Object URI -> reason, for every event kept in the failure queue."""
+        sqs = self.server.client("sqs")  # type: ignore[union-attr]
+        reasons: dict[str, str] = {}
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=self.failure_queue, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                return reasons
+            for message in messages:
+                record = json.loads(message["Body"])
+                reason = (
+                    record["responsePayload"].get("errorType", "")
+                    + ": "
+                    + str(record["responsePayload"].get("errorMessage", ""))
+                )
+                for obj in s3_objects(record["requestPayload"]):
+                    reasons[obj.uri] = reason
+                sqs.delete_message(
+                    QueueUrl=self.failure_queue, ReceiptHandle=message["ReceiptHandle"]
+                )
 
     def drive(self, progress: Progress) -> None:
         """Upload the schedule for each variant in turn and wait for every result."""
@@ -350,12 +447,16 @@ class Run:
         des = TypeDeserializer()
         ddb = self.server.client("dynamodb")  # type: ignore[union-attr]
         items: dict[tuple[str, str], dict] = {}
+        copies: dict[tuple[str, str], int] = {}  # items per (object, variant) in the table
         for page in ddb.get_paginator("scan").paginate(
             TableName=self.stack.table, ConsistentRead=True
         ):
             for raw in page["Items"]:
                 item = {k: des.deserialize(v) for k, v in raw.items()}
-                items[(item["object"], item["predictor"])] = item
+                key = (item["object"], item["predictor"])
+                copies[key] = copies.get(key, 0) + 1
+                items[key] = item
+        failed = self.failed_events()
         records = []
         for uri, p in self.pending.items():
             variant = p["variant"]
@@ -377,12 +478,12 @@ class Run:
                 if isinstance(a.get("response"), dict)
                 for r in a["response"].get("results", [])
             ]
-            if item is None:
-                status = "lost"
-            elif attempts and all(a.get("error") for a in attempts):
-                status = "failed"
-            else:
+            if item is not None:
                 status = item["status"]
+            elif uri in failed:
+                status = "failed"  # kept in the failure queue, with its reason
+            else:
+                status = "lost"
             records.append(
                 {
                     "variant": variant,
@@ -392,8 +493,7 @@ class Run:
                     "true_label": p["true_label"],
                     "label": (item or {}).get("label"),
                     "status": status,
-                    "error": (item or {}).get("error")
-                    or (final.get("error") or {}).get("errorMessage"),
+                    "error": (item or {}).get("error") or failed.get(uri),
                     "cold": cold,
                     "init_ms": None if is_snap else startup,
                     "restore_ms": startup if is_snap else None,
@@ -410,7 +510,10 @@ class Run:
                     "environment": first.get("environment"),
                     "request_id": (item or {}).get("request_id"),
                     "attempts": len(attempts),
-                    "duplicated": sum(r.get("status") == "duplicate" for r in responses),
+                    # more than one item for one upload (the table's key should make it impossible)
+                    "duplicated": max(0, copies.get((uri, variant), 0) - 1),
+                    # deliveries the idempotent write absorbed (a retry after a crash, a redelivery)
+                    "redelivered": sum(r.get("status") == "duplicate" for r in responses),
                     "timings_ms": (item or {}).get("timings_ms"),
                 }
             )
@@ -419,6 +522,12 @@ class Run:
         config["variants"] = list(self.cfg.variants)
         config["gap_indices"] = sorted(self.cfg.gap_indices())
         config["snapshot_init_ms"] = self.snapshot_init_ms
+        config["faults"] = {
+            "crashes_injected": sum(e.crashes_injected for e in self.emulators.values()),
+            "throttled_invocations": sum(e.throttles for e in self.emulators.values()),
+            "aws_errors_injected": dict(self.fault_proxy.injected) if self.fault_proxy else {},
+            "failure_queue_messages": len(failed),
+        }
         config["model_sha256"] = json.loads((self.cfg.model_dir / "model.json").read_text())[
             "sha256"
         ]
@@ -441,6 +550,8 @@ class Run:
         for thread in self.threads:
             thread.join(timeout=5)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.fault_proxy is not None:
+            self.fault_proxy.stop()
         if self.server is not None:
             self.server.stop()
 
@@ -497,7 +608,13 @@ def main(args: Any) -> int:
             f"[red]error:[/red] unknown variant(s) {', '.join(sorted(unknown))}; use {','.join(VARIANTS)}"
         )
         return 2
-    if args.requests < 1 or args.concurrency < 1 or args.rpm < 0:
+    rates = (args.crash_rate, args.s3_fault_rate, args.dynamodb_fault_rate)
+    if any(not 0 <= r <= 1 for r in rates):
+        console.print("[red]error:[/red] fault rates must be between 0 and 1")
+        return 2
+    if args.burst:  # everything at once: no pacing, no forced idle gaps
+        args.requests, args.concurrency, args.rpm, args.cold_starts = args.burst, args.burst, 0, 1
+    if args.requests < 1 or args.concurrency < 1 or args.rpm < 0 or args.max_environments < 1:
         console.print("[red]error:[/red] --requests and --concurrency must be >= 1 and --rpm >= 0")
         return 2
     memory = {v: stack.memory_mb(v) for v in variants}
@@ -516,6 +633,11 @@ def main(args: Any) -> int:
         architecture=stack.architecture,
         sagemaker_instance_type=stack.sagemaker_instance_type,
         timeout_s=float(stack.timeout_seconds),
+        max_environments=args.max_environments,
+        crash_rate=args.crash_rate,
+        s3_fault_rate=args.s3_fault_rate,
+        dynamodb_fault_rate=args.dynamodb_fault_rate,
+        burst=args.burst,
     )
     console.print(Panel(BANNER, title="bench local", border_style="yellow"))
     ensure_inputs(cfg, console)
@@ -534,9 +656,18 @@ def main(args: Any) -> int:
     accuracy = "n/a" if checks["accuracy"] is None else f"{checks['accuracy']:.1%}"
     style = "green" if checks["lost"] == 0 and checks["duplicated"] == 0 else "red"
     console.print(
-        f"[{style}]lost items: {checks['lost']}, duplicated: {checks['duplicated']}[/{style}]; "
-        f"prediction accuracy vs true labels: {accuracy}"
+        f"[{style}]{checks['uploads']} uploads: {checks['items']} items, {checks['failed']} in the "
+        f"failure queue with a reason, {checks['lost']} unaccounted, "
+        f"{checks['duplicated']} duplicated; {checks['redelivered']} redeliveries absorbed by the "
+        f"idempotent write[/{style}]; prediction accuracy vs true labels: {accuracy}"
     )
+    faults = doc["config"].get("faults", {})
+    if any(faults.values()):
+        console.print(
+            f"faults: {faults['crashes_injected']} environment crashes injected, "
+            f"{faults['aws_errors_injected'] or 'no'} AWS errors injected, "
+            f"{faults['throttled_invocations']} throttled invocations (retried)"
+        )
     if doc["endpoint"]:
         console.print(
             "SageMaker serving app startup (the endpoint's cold start, local): "

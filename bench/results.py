@@ -13,7 +13,8 @@ Schema (``schema`` = "audio-inference-kit/results/v1"):
   memory_mb, max_memory_used_mb, accuracy.
 - ``invocations``: one record per invocation (see ``RECORD_FIELDS``).
 - ``endpoint``: SageMaker endpoint facts (startup_ms, instance_type) when deployed.
-- ``checks``: lost and duplicated totals, accuracy.
+- ``checks``: uploads, items (ok and error), failed (kept in the failure queue with a reason),
+  lost (neither: unaccounted), duplicated, accuracy.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ RECORD_FIELDS = {
     "index": "position in the variant's schedule",
     "true_label": "label of the sample file",
     "label": "predicted label (None on error)",
-    "status": "ok | error | failed (invocation error) | lost",
+    "status": "ok | error (an error item) | failed (in the failure queue) | lost (neither)",
     "cold": "first invocation of a new execution environment",
     "init_ms": "on-demand init (cold only)",
     "restore_ms": "SnapStart restore (cold only)",
@@ -159,8 +160,12 @@ def build(
         "endpoint": endpoint or {},
         "summary": summary,
         "checks": {
+            "uploads": len(records),
+            "items": sum(r["status"] in ("ok", "error") for r in records),
+            "failed": sum(r["status"] == "failed" for r in records),
             "lost": sum(s["lost"] for s in summary.values()),
             "duplicated": sum(s["duplicated"] for s in summary.values()),
+            "redelivered": sum(r.get("redelivered", 0) for r in records),
             "accuracy": (sum(r["label"] == r["true_label"] for r in ok) / len(ok)) if ok else None,
         },
         "invocations": records,

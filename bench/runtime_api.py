@@ -165,6 +165,8 @@ class RuntimeAPI:
             if item is not None:
                 stranded.append(item)
         for item in stranded:
+            if item.done.is_set():  # already answered, or already failed with its own reason
+                continue
             item.error = {
                 "errorType": "EnvironmentStopped",
                 "errorMessage": "the environment was stopped",
@@ -214,6 +216,7 @@ class ExecutionEnvironment:
         self.pid: int | None = None
         self.proc: subprocess.Popen | None = None
         self.startup_ms = 0.0  # init (on-demand) or restore (SnapStart) time
+        self.dead = False
         self._env = env
 
     def start(self) -> None:
@@ -242,18 +245,44 @@ class ExecutionEnvironment:
         self.startup_ms = (self.api.first_next_at - started) * 1000
 
     def invoke(self, event: dict) -> Invocation:
-        """Hand one event to the runtime and wait for its response or error."""
+        """Hand one event to the runtime and wait for its response or error.
+
+        As on Lambda, an environment whose process exits mid-invocation
+        (``Runtime.ExitError``) or that outlives the timeout is discarded: it is
+        stopped and marked dead, so the pool never hands it out again.
+        """
         item = Invocation(event)
         self.api.pending.put(item)
-        if not item.done.wait(self.timeout_s):
-            item.error = {
-                "errorType": "Timeout",
-                "errorMessage": f"timed out after {self.timeout_s} s",
-            }
-            item.finished = time.perf_counter()
-            self.stop()  # Lambda discards an environment after a timeout
+        deadline = time.monotonic() + self.timeout_s
+        while not item.done.wait(0.1):
+            if not self.alive():
+                self._fail(
+                    item, "Runtime.ExitError", "the runtime process exited during the invocation"
+                )
+                break
+            if time.monotonic() > deadline:
+                self._fail(item, "Sandbox.Timedout", f"timed out after {self.timeout_s:g} s")
+                break
         self.invocations += 1
         return item
+
+    def _fail(self, item: Invocation, kind: str, message: str) -> None:
+        if item.done.is_set():  # the answer arrived just before we looked
+            return
+        item.error = {"errorType": kind, "errorMessage": message}
+        item.finished = time.perf_counter()
+        item.done.set()
+        self.dead = True
+        self.stop()
+
+    def alive(self) -> bool:
+        """Whether the runtime process is still running."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """Kill the runtime process now (fault injection: a crash mid-invocation)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
 
     def peak_memory_mb(self) -> float | None:
         """Max memory used by this environment so far."""
@@ -343,6 +372,27 @@ class RestoredEnvironment(ExecutionEnvironment):
         started = time.perf_counter()
         self.pid = self.snapshot.fork(self.api.address)
         self._wait_ready(started)
+
+    def alive(self) -> bool:
+        """Whether the forked copy is still running (the snapshot process reaps it on exit)."""
+        if not self.pid:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        try:  # a copy that exited but is not reaped yet is a zombie: dead too
+            return Path(f"/proc/{self.pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """Kill the copy now (fault injection)."""
+        if self.pid:
+            try:
+                os.kill(self.pid, 9)
+            except ProcessLookupError:
+                pass
 
     def stop(self) -> None:
         """Kill this copy only."""

@@ -1,0 +1,112 @@
+"""`bench local` under faults and bursts: every upload ends as one item or one failure-queue message."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+import pytest
+from rich.console import Console
+
+from bench.emulator import MotoServer, create_stack, handler_env
+from bench.local import LocalConfig, run
+from bench.processes import ROOT
+from bench.runtime_api import ExecutionEnvironment
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    from model_build.samples import write_samples
+
+    folder = tmp_path_factory.mktemp("fault-samples")
+    write_samples(folder, 8)
+    return folder
+
+
+def _children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def _config(model_dir, samples, out, **kw) -> LocalConfig:
+    base = dict(
+        variants=("standard",),
+        model_dir=model_dir,
+        samples_dir=samples,
+        out_dir=out,
+        memory_mb={"standard": 4096, "snapstart": 4096, "sagemaker": 128},
+        retry_delays_s=(0.1, 0.2),
+        cold_starts=1,
+    )
+    return LocalConfig(**{**base, **kw})
+
+
+def test_burst_with_crashes_and_aws_faults_accounts_for_every_upload(model_dir, samples, tmp_path):
+    before = _children()
+    cfg = _config(
+        model_dir,
+        samples,
+        tmp_path,
+        requests=24,
+        concurrency=24,
+        burst=24,
+        max_environments=3,
+        crash_rate=0.15,
+        s3_fault_rate=0.1,
+        dynamodb_fault_rate=0.1,
+    )
+    doc = run(cfg, Console(quiet=True), quiet=True)
+    checks, faults = doc["checks"], doc["config"]["faults"]
+    assert checks["uploads"] == 24 and checks["lost"] == 0 and checks["duplicated"] == 0
+    assert checks["items"] + checks["failed"] == 24
+    assert faults["crashes_injected"] > 0 and faults["throttled_invocations"] > 0
+    assert sum(faults["aws_errors_injected"].values()) > 0
+    time.sleep(0.5)
+    assert _children() - before == set()
+
+
+def test_environments_that_always_crash_end_in_the_failure_queue(model_dir, samples, tmp_path):
+    cfg = _config(model_dir, samples, tmp_path, requests=3, crash_rate=1.0)
+    started = time.monotonic()
+    doc = run(cfg, Console(quiet=True), quiet=True)
+    assert time.monotonic() - started < 120  # discarded and retried, never hung
+    assert doc["checks"]["failed"] == 3 and doc["checks"]["lost"] == 0
+    for r in doc["invocations"]:
+        assert r["status"] == "failed" and "Runtime.ExitError" in r["error"] and r["attempts"] == 3
+
+
+def test_an_invocation_that_outlives_the_timeout_discards_the_environment(model_dir, tmp_path):
+    server = MotoServer()
+    try:
+        stack = create_stack(server, model_dir, ("standard",))
+        env = {**os.environ, **handler_env(server, stack, "standard")}
+        environment = ExecutionEnvironment(
+            "t", "standard_handler.handler", env, 3.0, tmp_path / "log"
+        )
+        environment.start()
+        os.kill(environment.pid, signal.SIGSTOP)  # alive, but never answers
+        item = environment.invoke({"Records": []})
+        assert item.error["errorType"] == "Sandbox.Timedout" and environment.dead
+        assert (
+            not psutil.pid_exists(environment.pid)
+            or psutil.Process(environment.pid).status() == "zombie"
+        )
+    finally:
+        server.stop()
+
+
+def test_fault_options_are_validated():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "local", "--crash-rate", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and "between 0 and 1" in result.stdout
