@@ -10,7 +10,7 @@ import psutil
 import pytest
 from rich.console import Console
 
-from bench.emulator import MotoServer, create_stack, handler_env
+from bench.emulator import handler_env
 from bench.local import LocalConfig, run
 from bench.processes import ROOT
 from bench.runtime_api import ExecutionEnvironment
