@@ -1,9 +1,12 @@
-"""Local proof of concept, AWS benchmarks, cost model and report (``python -m bench``)."""
+"""Local proof of concept, AWS benchmarks, cost model and report (``python -m bench``).
 
-import sys
+Layout: ``local/`` (the embedded emulator and ``bench local``), ``aws/`` (a
+deployed stack: ``bench aws``, ``tune``), ``cost/`` (the pricing model and
+``bench cost``), ``render/`` (every table and plot), ``results.py`` (the results
+schema), ``schedule.py`` (pacing and forced cold starts), ``report.py``,
+``preflight.py``, ``prune.py``, ``runtime_bench.py``.
+"""
+
 from pathlib import Path
 
-# The shared names (variants, table keys, env vars) live in the Lambda code root.
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-if str(FUNCTIONS_DIR) not in sys.path:
-    sys.path.insert(0, str(FUNCTIONS_DIR))
+ROOT = Path(__file__).resolve().parent.parent

@@ -15,6 +15,7 @@ Exit codes: 0 nothing found, 1 AWS would refuse something, 2 unreadable settings
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -115,7 +116,7 @@ def check_value(
             if found is not None:
                 problems += check_value(found[1], item, f"{path}.{found[0]}" if path else found[0])
         if path:  # nested structures are mapped whole, so their required members must be there
-            given = {_fold((renames or {}).get(k, k)) for k in value}
+            given = {_fold(str((renames or {}).get(k, k))) for k in value}
             for required in shape.required_members:
                 if _fold(required) not in given:
                     problems.append((f"{path}.{required}", "is required but not set"))
@@ -184,15 +185,15 @@ def kit_rules(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str, str]]:
             out.append(
                 ("Size", "SnapStart requires 512 MB of /tmp", "Lambda SnapStart limitations")
             )
-    if typ == "aws:cloudwatch/logGroup:LogGroup" and "retentionInDays" in inputs:
-        if inputs["retentionInDays"] not in log_retention_days():
-            out.append(
-                (
-                    "retentionInDays",
-                    f"{inputs['retentionInDays']} days is not a value PutRetentionPolicy accepts",
-                    "botocore docs of PutRetentionPolicy",
-                )
-            )
+    retention = inputs.get("retentionInDays")
+    known = log_retention_days()
+    if (
+        typ == "aws:cloudwatch/logGroup:LogGroup"
+        and retention is not None
+        and retention not in known
+    ):
+        problem = f"{retention} days is not a value PutRetentionPolicy accepts"
+        out.append(("retentionInDays", problem, "botocore docs of PutRetentionPolicy"))
     if typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
         for variant in inputs.get("productionVariants", []):
             memory = (variant.get("serverlessConfig") or {}).get("memorySizeInMb")
@@ -263,7 +264,7 @@ def lint_iam(resources: list[Any]) -> list[Finding]:
 
 def fixed_monthly(config: Any) -> dict[str, float]:
     """What the stack costs with no traffic, per variant."""
-    from .cost import CostModel, VariantCost
+    from bench.cost import CostModel, VariantCost
 
     specs = []
     for v in config.variants:
@@ -373,3 +374,23 @@ def main(args: Any) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     return 1 if report["findings"] else 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Declare this command and its options (``python -m bench`` wires it in)."""
+    p = sub.add_parser(
+        "preflight",
+        help="check a stack's settings against what AWS accepts, without the CLI or an account",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--stack-config",
+        metavar="FILE",
+        help="a Pulumi.<stack>.yaml to check (default: Pulumi.yaml's defaults)",
+    )
+    p.add_argument(
+        "--stack", default="dev", help="stack name used for resource names (default dev)"
+    )
+    p.add_argument("--json", help="write the findings as JSON here")
+    p.set_defaults(run=main)

@@ -10,13 +10,14 @@ deletes the rest.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 from audio_inference.settings import SNAPSTART
 
-from .aws import (
+from .aws.outputs import (
     EXIT_DECLINED,
     EXIT_INPUT,
     EXIT_OK,
@@ -75,7 +76,7 @@ def main(args: Any) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .cost import Pricing
+    from .cost.model import Pricing
 
     console = Console()
     try:
@@ -119,3 +120,24 @@ def main(args: Any) -> int:
     deleted = execute(clients.lambda_, todo)
     console.print(f"deleted versions {', '.join(deleted)}; active now: {', '.join(todo.keep)}")
     return EXIT_OK
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Declare this command and its options (``python -m bench`` wires it in)."""
+    p = sub.add_parser(
+        "prune",
+        help="delete SnapStart versions nothing invokes (each one is billed while it exists)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--stack", help="Pulumi stack name (runs `pulumi stack output --json`)")
+    p.add_argument("--outputs", help="file with the JSON `pulumi stack output --json` prints")
+    p.add_argument(
+        "--keep-previous",
+        type=int,
+        default=1,
+        help="also keep this many versions older than the live one (default 1, for rollback)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="show the plan, delete nothing")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(run=main)

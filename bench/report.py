@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import re
 from pathlib import Path
 from typing import Any
 
 from . import results
-from .cost import DEFAULT_RPM, CostModel, Pricing, plot, variants_from_results
+from .cost import DEFAULT_RPM, CostInputError, CostModel, Pricing, variants_from_results
+from .render.format import money
+from .render.plots import plot_cost, plot_latency
+from .render.tables import latency_markdown
 
 SECTIONS = (
     "Verdict",
@@ -86,10 +90,6 @@ def _config_rows(doc: dict) -> str:
     return "\n".join(rows)
 
 
-def _money(x: float) -> str:
-    return f"${x:,.2f}"
-
-
 def _cost_tables(cost: dict) -> str:
     names = [v["name"] for v in cost["variants"]]
     head = (
@@ -100,16 +100,16 @@ def _cost_tables(cost: dict) -> str:
     )
     rows = [
         "| price per 1M requests | "
-        + " | ".join(_money(v["per_million"]) for v in cost["variants"])
+        + " | ".join(money(v["per_million"]) for v in cost["variants"])
         + " |",
         "| fixed monthly | "
-        + " | ".join(_money(v["fixed_monthly"]) for v in cost["variants"])
+        + " | ".join(money(v["fixed_monthly"]) for v in cost["variants"])
         + " |",
     ]
     for level in cost["levels"]:
         totals = level["totals"]
         best = min(totals, key=totals.get)
-        cells = [f"**{_money(totals[n])}**" if n == best else _money(totals[n]) for n in names]
+        cells = [f"**{money(totals[n])}**" if n == best else money(totals[n]) for n in names]
         rows.append(
             f"| {level['rpm']:g} RPM ({level['requests_per_month'] / 1e6:.2f}M req/mo) | "
             + " | ".join(cells)
@@ -122,7 +122,7 @@ def _cost_tables(cost: dict) -> str:
     for k in keys:
         parts.append(
             f"| {k.replace('_', ' ')} | "
-            + " | ".join(_money(v["breakdown_per_million"].get(k, 0.0)) for v in cost["variants"])
+            + " | ".join(money(v["breakdown_per_million"].get(k, 0.0)) for v in cost["variants"])
             + " |"
         )
     return (
@@ -240,11 +240,11 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     model = CostModel(variants_from_results(doc, cold_fraction), Pricing.load(prices))
     cost = model.report(rpm)
-    latency_plots = results.plot_latency(doc, out_dir)
-    cost_plot = plot(cost, out_dir / "cost.png")
+    latency_plots = plot_latency(doc, out_dir)
+    cost_plot = plot_cost(cost, out_dir / "cost.png")
     # max() of one float raises TypeError: keep the floor inside the list (one variant, no pair).
     top = max([1000.0, *(x["rpm"] * 10 for x in cost["crossovers"] if x["rpm"])])
-    cost_log = plot(cost, out_dir / "cost_log.png", log=True, max_rpm=top)
+    cost_log = plot_cost(cost, out_dir / "cost_log.png", log=True, max_rpm=top)
     body = [
         f"# Serverless audio inference: {doc['target']} run of {doc['created_at']}",
         "## Verdict",
@@ -254,7 +254,7 @@ def write_report(
         "## Latency",
         "Latency is what a caller of the function sees: init or restore plus duration on a cold start, "
         "duration otherwise. e2e is upload until the prediction is in DynamoDB.",
-        results.latency_markdown(doc),
+        latency_markdown(doc),
         f"Lost items: {doc['checks']['lost']}, duplicated: {doc['checks']['duplicated']}, prediction accuracy: "
         + ("n/a" if doc["checks"]["accuracy"] is None else f"{doc['checks']['accuracy']:.1%}")
         + ".",
@@ -287,8 +287,6 @@ def main(args: Any) -> int:
     """CLI entry."""
     from rich.console import Console
 
-    from .cost import CostInputError
-
     console = Console()
     try:
         doc = results.load(Path(args.results))
@@ -302,3 +300,24 @@ def main(args: Any) -> int:
         return 2
     console.print(f"wrote {md} and {html}")
     return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Declare this command and its options (``python -m bench`` wires it in)."""
+    p = sub.add_parser(
+        "report",
+        help="write the Markdown + HTML decision report for a results file",
+        description="Write report.md and report.html (self-contained) with the run's "
+        "configuration, latency, cost, plots and a plain-language verdict.",
+    )
+    p.add_argument("results", help="results JSON (results/local.json or from bench aws)")
+    p.add_argument("--out", default=None, help="output folder (default: beside the results file)")
+    p.add_argument("--prices", help="JSON file overriding entries of bench/pricing.json")
+    p.add_argument(
+        "--cold-fraction",
+        type=float,
+        default=None,
+        help="assume this share of cold starts instead of the measured one",
+    )
+    p.add_argument("--rpm", default="10,50,72,200,1000", help="traffic levels for the cost table")
+    p.set_defaults(run=main)

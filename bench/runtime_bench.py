@@ -14,6 +14,7 @@ Figures (all measured in one run, medians over fresh processes or many calls):
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
 import os
@@ -30,8 +31,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from .emulator import MotoServer, create_stack, handler_env
-from .processes import ROOT, ServingProcess
+from . import ROOT
+from .local.emulator import MotoServer, create_stack, handler_env
+from .local.processes import ServingProcess
 
 TARGETS = {
     "cold_init_ratio": ("<=", 1.3),
@@ -353,3 +355,29 @@ def main(args) -> int:
     Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
     console.print(f"wrote {args.out}")
     return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Declare this command and its options (``python -m bench`` wires it in)."""
+    p = sub.add_parser(
+        "runtime",
+        help="micro-benchmarks of the inference runtime -> build/bench.json",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--model-dir", default="build", help="folder with model.onnx, model.json, checkpoint.pt"
+    )
+    p.add_argument(
+        "--repeats", type=int, default=5, help="fresh processes per cold-start figure (default 5)"
+    )
+    p.add_argument(
+        "--iterations", type=int, default=200, help="calls per warm figure (default 200)"
+    )
+    p.add_argument(
+        "--seconds", type=float, default=5.0, help="seconds per throughput figure (default 5)"
+    )
+    p.add_argument(
+        "--out", default="build/bench.json", help="JSON output (default build/bench.json)"
+    )
+    p.set_defaults(run=main)

@@ -76,7 +76,7 @@ class Mocks(pulumi.runtime.Mocks):
             out["arn"] = f"arn:aws:sagemaker:{region}:{ACCOUNT}:endpoint/{name.lower()}"
         return f"{args.name}-id", out
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         """Answer the invokes the program makes."""
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {

@@ -39,7 +39,7 @@ class Storage(pulumi.ComponentResource):
     failure_queue_url: pulumi.Output[str]
     model_s3_uri: pulumi.Output[str]
     """s3:// URI of model.onnx (model.json sits beside it)."""
-    model_object_arns: list[pulumi.Output[str]]
+    model_object_arns: list[pulumi.Input[str]]
     code_key: pulumi.Output[str]
     model_sha256: str
 

@@ -5,6 +5,7 @@ state and new AWS connections, since a snapshot is shared by many copies.
 """
 
 import random
+from typing import Any
 
 from audio_inference.core import LocalClassifier
 from audio_inference.runtime import build_pipeline, reconnect
@@ -29,6 +30,6 @@ def refresh() -> None:
     reconnect(PIPELINE)
 
 
-def handler(event, context):
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Classify every uploaded object in an S3 event and store one item each."""
     return PIPELINE.handle(event, context)

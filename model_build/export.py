@@ -70,6 +70,8 @@ def export_onnx(model: torch.nn.Module, path: Path) -> None:
             dynamic_shapes={"waveform": {0: batch, 1: samples}},
             verbose=False,
         )
+    if program is None:
+        raise RuntimeError("torch.onnx.export returned no program")
     program.save(str(path))
 
 

@@ -26,11 +26,11 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import h11
-from audio_inference.audio import AudioError  # noqa: E402
-from audio_inference.core import LocalClassifier  # noqa: E402
-from audio_inference.endpoint import decode_name  # noqa: E402
-from audio_inference.model import OnnxModel, available_cpus  # noqa: E402
-from audio_inference.settings import (  # noqa: E402
+from audio_inference.audio import AudioError
+from audio_inference.core import LocalClassifier
+from audio_inference.endpoint import decode_name
+from audio_inference.model import OnnxModel, available_cpus
+from audio_inference.settings import (
     DEFAULT_MAX_AUDIO_SECONDS,
     ENV_MAX_AUDIO_SECONDS,
     ENV_MODEL_DIR,
@@ -41,8 +41,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
-
-from . import _FUNCTIONS  # noqa: F401  (puts the shared package on sys.path)
 
 CONTENT_TYPES = {
     "audio/wav",

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import bench  # noqa: F401  (puts functions/ on sys.path)
-from bench.emulator import LocalStack, MotoServer, apply_env, create_stack, restore_env
+from bench.local.emulator import LocalStack, MotoServer, apply_env, create_stack, restore_env
 
 
 @pytest.fixture(scope="session")

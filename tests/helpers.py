@@ -11,7 +11,7 @@ import numpy as np
 import soundfile
 from audio_inference.settings import upload_prefix
 
-from bench.emulator import LocalStack, MotoServer, receive_events
+from bench.local.emulator import LocalStack, MotoServer, receive_events
 
 
 def tone(

@@ -7,6 +7,7 @@ other variant's error does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -92,10 +93,8 @@ class EndpointClassifier:
         except self.client.exceptions.ModelError as exc:
             status = exc.response.get("OriginalStatusCode", 500)
             message = exc.response.get("OriginalMessage") or str(exc)
-            try:
+            with contextlib.suppress(ValueError, AttributeError):
                 message = json.loads(message).get("error", message)
-            except (ValueError, AttributeError):
-                pass
             if 400 <= int(status) < 500:
                 raise AudioError(message) from None
             raise EndpointError(

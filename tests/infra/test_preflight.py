@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from bench import ROOT
 from bench.preflight import check_resources, run
-from bench.processes import ROOT
 
 pytestmark = pytest.mark.infra
 

@@ -29,7 +29,7 @@ from audio_inference.settings import (
     upload_prefix,
 )
 
-from bench.emulator import LocalStack, MotoServer, receive_events
+from bench.local.emulator import LocalStack, MotoServer, receive_events
 
 
 @dataclass

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bench import results
+from bench import ROOT, results
 from bench.aws import (
     NONCE_VARIABLE,
     AwsRun,
@@ -19,8 +19,8 @@ from bench.aws import (
     parse_report,
     sweep,
 )
-from bench.emulator import apply_env, create_stack, restore_env
-from bench.processes import ROOT, ServingProcess
+from bench.local.emulator import apply_env, create_stack, restore_env
+from bench.local.processes import ServingProcess
 from bench.report import SECTIONS, write_report
 from tests.integration.aws_platform import Platform
 
@@ -57,15 +57,15 @@ def platform(moto_server, model_dir, serving):
 
 
 def workload(samples, **kw) -> Workload:
-    base = dict(
-        requests=6,
-        cold_strategy="reconfigure",
-        cold_starts=3,
-        samples_dir=samples,
-        wait_timeout_s=60,
-        logs_timeout_s=20,
-        variants=list(VARIANTS),
-    )
+    base = {
+        "requests": 6,
+        "cold_strategy": "reconfigure",
+        "cold_starts": 3,
+        "samples_dir": samples,
+        "wait_timeout_s": 60,
+        "logs_timeout_s": 20,
+        "variants": list(VARIANTS),
+    }
     return Workload(**{**base, **kw})
 
 

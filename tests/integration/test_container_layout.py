@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import urllib.request
 
 import pytest
 
-from bench.processes import ROOT, free_port, stop_process
+from bench import ROOT
+from bench.local.processes import free_port, stop_process
 
 pytestmark = pytest.mark.integration
 DOCKERFILE = ROOT / "sagemaker" / "Dockerfile"
@@ -79,6 +81,19 @@ def test_copied_files_serve_the_model(tmp_path, model_dir):
     opt_model.mkdir(parents=True)
     for name in ("model.onnx", "model.json"):
         shutil.copy(model_dir / name, opt_model / name)
+    # The image's ENV PYTHONPATH, pointed at this copy of /opt/program.
+    env_line = next(arg for op, arg in _instructions() if op == "ENV")
+    image_path = next(w.split("=", 1)[1] for w in env_line.split() if w.startswith("PYTHONPATH="))
+    env = {**os.environ, "PYTHONPATH": image_path.replace("/opt/program", str(program))}
+    origin = subprocess.run(
+        [sys.executable, "-c", "import audio_inference; print(audio_inference.__file__)"],
+        cwd=program,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    assert origin.startswith(str(program)), origin  # the image's copy, not the dev install
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -96,6 +111,7 @@ def test_copied_files_serve_the_model(tmp_path, model_dir):
             "1",
         ],
         cwd=program,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from audio_inference.settings import SNAPSTART, STANDARD, ConfigError
 
-from bench.emulator import apply_env, handler_env, restore_env
-from bench.fault_proxy import Fault, FaultProxy
+from bench.local.emulator import apply_env, handler_env, restore_env
+from bench.local.fault_proxy import Fault, FaultProxy
 from tests.helpers import Context, all_items, get_item, load_handler, tone, upload, wav_bytes
 
 pytestmark = pytest.mark.integration

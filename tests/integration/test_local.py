@@ -12,9 +12,9 @@ import psutil
 import pytest
 from rich.console import Console
 
-from bench import results
-from bench.local import LocalConfig, run
-from bench.processes import ROOT
+from bench import ROOT, results
+from bench.local.config import LocalConfig
+from bench.local.run import run
 from bench.report import SECTIONS, write_report
 
 pytestmark = pytest.mark.integration

@@ -10,10 +10,11 @@ import psutil
 import pytest
 from rich.console import Console
 
-from bench.emulator import handler_env
-from bench.local import LocalConfig, run
-from bench.processes import ROOT
-from bench.runtime_api import ExecutionEnvironment
+from bench import ROOT
+from bench.local.config import LocalConfig
+from bench.local.emulator import handler_env
+from bench.local.run import run
+from bench.local.runtime_api import ExecutionEnvironment
 
 pytestmark = pytest.mark.integration
 
@@ -32,15 +33,15 @@ def _children() -> set[int]:
 
 
 def _config(model_dir, samples, out, **kw) -> LocalConfig:
-    base = dict(
-        variants=("standard",),
-        model_dir=model_dir,
-        samples_dir=samples,
-        out_dir=out,
-        memory_mb={"standard": 4096, "snapstart": 4096, "sagemaker": 128},
-        retry_delays_s=(0.1, 0.2),
-        cold_starts=1,
-    )
+    base = {
+        "variants": ("standard",),
+        "model_dir": model_dir,
+        "samples_dir": samples,
+        "out_dir": out,
+        "memory_mb": {"standard": 4096, "snapstart": 4096, "sagemaker": 128},
+        "retry_delays_s": (0.1, 0.2),
+        "cold_starts": 1,
+    }
     return LocalConfig(**{**base, **kw})
 
 

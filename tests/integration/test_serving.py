@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from audio_inference.settings import SAGEMAKER
 
-from bench.emulator import apply_env, handler_env, restore_env
-from bench.processes import ServingProcess
+from bench.local.emulator import apply_env, handler_env, restore_env
+from bench.local.processes import ServingProcess
 from tests.helpers import Context, get_item, load_handler, tone, upload, wav_bytes
 
 pytestmark = pytest.mark.integration
@@ -70,7 +70,7 @@ def test_serve_refuses_a_missing_model_dir(tmp_path):
     import subprocess
     import sys
 
-    from bench.processes import ROOT
+    from bench import ROOT
 
     result = subprocess.run(
         [sys.executable, "-m", "sagemaker.serve", "--model-dir", str(tmp_path)],
@@ -107,7 +107,7 @@ def test_proxy_never_imports_onnxruntime(aws, server):
     import subprocess
     import sys
 
-    from bench.processes import ROOT
+    from bench import ROOT
 
     moto, stack = aws
     env = handler_env(moto, stack, SAGEMAKER) | {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url}

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bench.processes import ServingProcess
+from bench.local.processes import ServingProcess
 from tests.helpers import tone, wav_bytes
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
+from bench import ROOT
 from bench.cost import CostInputError, CostModel, Pricing, VariantCost
-from bench.processes import ROOT
 
 pytestmark = pytest.mark.unit
 

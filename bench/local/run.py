@@ -3,8 +3,7 @@
 audio file -> S3 (moto) -> S3 event (moto, via SQS) -> Lambda execution
 environments (awslambdaric processes running the real handlers; SnapStart
 copies forked from an initialized snapshot; the proxy calling the SageMaker
-serving app as a local process) -> DynamoDB (moto).
-"""
+serving app as a local process) -> DynamoDB (moto)."""
 
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,195 +29,20 @@ from audio_inference.settings import (
     HANDLERS,
     SAGEMAKER,
     SNAPSTART,
-    VARIANTS,
     upload_prefix,
 )
 from rich.console import Console
-from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench import ROOT, results
 from model_build.samples import read_manifest
 
-from . import results
+from .config import LocalConfig
 from .emulator import MotoServer, create_stack, handler_env, receive_events
 from .fault_proxy import Fault, FaultProxy
-from .processes import ROOT, ServingProcess
-from .runtime_api import (
-    EnvironmentFailed,
-    ExecutionEnvironment,
-    RestoredEnvironment,
-    Snapshot,
-    billed_ms,
-)
-
-BANNER = (
-    "[bold]Local emulation, not AWS.[/bold] S3, SQS and DynamoDB are moto on loopback; each "
-    "Lambda environment is a local awslambdaric process and SnapStart restores are forks of an "
-    "initialized process. Not reproduced: Firecracker microVM start and snapshot restore, network "
-    "latency to AWS services, and the CPU share Lambda gives each memory size (every environment "
-    "here shares this machine's cores). A crashed or timed-out environment is discarded and the "
-    "invocation retried twice, with Lambda's ~1 and ~2 minute delays scaled down to 1 and 2 s, then "
-    "kept in the failure queue. Use it to check the pipeline and compare variants relative to each "
-    "other; use `python -m bench aws` for figures that price a deployment."
-)
-
-
-@dataclass
-class LocalConfig:
-    """Settings of one local run (recorded in the results file)."""
-
-    requests: int = 40
-    rpm: float = 0.0
-    concurrency: int = 1
-    cold_starts: int = 3
-    idle_timeout_s: float = 2.0
-    variants: tuple[str, ...] = VARIANTS
-    seed: int = 7
-    model_dir: Path = ROOT / "build"
-    samples_dir: Path = ROOT / "build" / "samples"
-    out_dir: Path = ROOT / "results"
-    memory_mb: dict[str, int] = field(default_factory=dict)
-    architecture: str = "x86_64"
-    sagemaker_instance_type: str = "ml.t2.medium"
-    timeout_s: float = 90.0
-    serving_workers: int = 1
-    max_environments: int = 10
-    """Concurrency limit per function; beyond it invocations are throttled and retried."""
-    retry_delays_s: tuple[float, ...] = (1.0, 2.0)
-    """Lambda's two async retries come ~1 and ~2 minutes apart; scaled down 60x locally."""
-    crash_rate: float = 0.0
-    """Share of invocations whose environment is killed mid-invocation (fault injection)."""
-    s3_fault_rate: float = 0.0
-    """Share of the handlers' S3 requests answered 503 SlowDown (fault injection)."""
-    dynamodb_fault_rate: float = 0.0
-    """Share of the handlers' DynamoDB requests answered ThrottlingException (fault injection)."""
-    burst: int = 0
-    """Upload this many objects per variant at once instead of the paced schedule."""
-
-    def gap_indices(self) -> set[int]:
-        """Requests preceded by an idle gap longer than the idle timeout (forced cold starts)."""
-        k = max(1, self.cold_starts)
-        return {round(i * self.requests / k) for i in range(1, k)} - {0}
-
-
-class FunctionEmulator:
-    """The Lambda service for one function: a pool of execution environments.
-
-    An idle environment is reused; a new one starts when none is idle, up to
-    ``max_environments`` (beyond it the invocation is throttled and retried, as
-    Lambda does for asynchronous events); environments idle for longer than
-    ``idle_timeout_s`` are retired, so the next invocation after a long gap is
-    a cold start. An environment that crashed or timed out is discarded.
-    """
-
-    def __init__(
-        self,
-        variant: str,
-        env: dict[str, str],
-        cfg: LocalConfig,
-        log: Path,
-        snapshot: Snapshot | None = None,
-    ) -> None:
-        self.variant = variant
-        self.env = env
-        self.cfg = cfg
-        self.log = log
-        self.snapshot = snapshot
-        self.pool: list[ExecutionEnvironment] = []
-        self.lock = threading.Lock()
-        self.count = 0
-        self.throttles = 0
-        self.crashes_injected = 0
-        self.random = random.Random(cfg.seed)
-
-    def _acquire(self) -> tuple[ExecutionEnvironment, bool] | None:
-        """An environment to run on (and whether it is new), or None when throttled."""
-        with self.lock:
-            now = time.monotonic()
-            for env in [
-                e
-                for e in self.pool
-                if e.dead or (not e.busy and now - e.last_used > self.cfg.idle_timeout_s)
-            ]:
-                self.pool.remove(env)
-                env.stop()
-            for env in self.pool:
-                if not env.busy:
-                    env.busy = True
-                    return env, False
-            if len(self.pool) >= self.cfg.max_environments:
-                self.throttles += 1
-                return None
-            self.count += 1
-            name = f"{self.variant}-env{self.count}"
-            handler = HANDLERS[self.variant]
-            if self.snapshot is not None:
-                env = RestoredEnvironment(
-                    name, self.snapshot, handler, self.env, self.cfg.timeout_s, self.log
-                )
-            else:
-                env = ExecutionEnvironment(name, handler, self.env, self.cfg.timeout_s, self.log)
-            env.busy = True
-            self.pool.append(env)
-        try:
-            env.start()
-        except EnvironmentFailed:
-            with self.lock:
-                self.pool.remove(env)
-            env.stop()
-            raise
-        return env, True
-
-    def _run_once(self, event: dict) -> dict:
-        acquired = None
-        backoff = 0.05
-        while acquired is None:  # throttled: async events wait and are retried
-            acquired = self._acquire()
-            if acquired is None:
-                time.sleep(backoff)
-                backoff = min(1.0, backoff * 2)
-        env, cold = acquired
-        try:
-            if self.random.random() < self.cfg.crash_rate:
-                self.crashes_injected += 1
-                threading.Timer(0.0, env.kill).start()  # dies as the invocation starts
-            item = env.invoke(event)
-            return {
-                "environment": env.name,
-                "cold": cold,
-                "kind": env.kind,
-                "startup_ms": env.startup_ms if cold else None,
-                "duration_ms": item.duration_ms,
-                "finished": item.finished,
-                "response": item.response,
-                "error": item.error,
-                "request_id": item.request_id,
-                "max_memory_mb": env.peak_memory_mb(),
-            }
-        finally:
-            env.busy = False
-            env.last_used = time.monotonic()
-
-    def invoke(self, event: dict) -> list[dict]:
-        """Asynchronous invoke semantics: a failed invocation is retried after Lambda's delays."""
-        attempts: list[dict] = []
-        for delay in (0.0, *self.cfg.retry_delays_s):
-            time.sleep(delay)
-            try:
-                attempt = self._run_once(event)
-            except EnvironmentFailed as exc:  # init failed: Lambda retries that too
-                attempt = {"error": {"errorType": "Runtime.InitError", "errorMessage": str(exc)}}
-            attempts.append(attempt)
-            if attempt.get("error") is None:
-                break
-        return attempts
-
-    def stop(self) -> None:
-        """Stop every environment."""
-        with self.lock:
-            for env in self.pool:
-                env.stop()
-            self.pool.clear()
+from .functions import FunctionEmulator
+from .processes import ServingProcess
+from .runtime_api import Snapshot, billed_ms
 
 
 def ensure_inputs(cfg: LocalConfig, console: Console) -> None:
@@ -452,10 +276,10 @@ class Run:
             TableName=self.stack.table, ConsistentRead=True
         ):
             for raw in page["Items"]:
-                item = {k: des.deserialize(v) for k, v in raw.items()}
-                key = (item["object"], item["predictor"])
+                row = {k: des.deserialize(v) for k, v in raw.items()}
+                key = (row["object"], row["predictor"])
                 copies[key] = copies.get(key, 0) + 1
-                items[key] = item
+                items[key] = row
         failed = self.failed_events()
         records = []
         for uri, p in self.pending.items():
@@ -587,104 +411,3 @@ def run(cfg: LocalConfig, console: Console | None = None, quiet: bool = False) -
         run_.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-
-
-def main(args: Any) -> int:
-    """CLI entry: run, print the table, write results/local.json and the plots."""
-    from components.config import StackConfigError, read_settings
-
-    console = Console(width=None if sys.stdout.isatty() else 150)
-    try:
-        stack = read_settings(
-            Path(args.stack_config) if args.stack_config else None, check_model=False
-        )
-    except StackConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        return 2
-    variants = tuple(v for v in VARIANTS if v in args.variants.split(","))
-    unknown = set(args.variants.split(",")) - set(VARIANTS)
-    if unknown or not variants:
-        console.print(
-            f"[red]error:[/red] unknown variant(s) {', '.join(sorted(unknown))}; use {','.join(VARIANTS)}"
-        )
-        return 2
-    rates = (args.crash_rate, args.s3_fault_rate, args.dynamodb_fault_rate)
-    if any(not 0 <= r <= 1 for r in rates):
-        console.print("[red]error:[/red] fault rates must be between 0 and 1")
-        return 2
-    if args.burst:  # everything at once: no pacing, no forced idle gaps
-        args.requests, args.concurrency, args.rpm, args.cold_starts = args.burst, args.burst, 0, 1
-    if args.requests < 1 or args.concurrency < 1 or args.rpm < 0 or args.max_environments < 1:
-        console.print("[red]error:[/red] --requests and --concurrency must be >= 1 and --rpm >= 0")
-        return 2
-    memory = {v: stack.memory_mb(v) for v in variants}
-    cfg = LocalConfig(
-        requests=args.requests,
-        rpm=args.rpm,
-        concurrency=args.concurrency,
-        cold_starts=args.cold_starts,
-        idle_timeout_s=args.idle_timeout,
-        variants=variants,
-        seed=args.seed,
-        model_dir=Path(args.model_dir).resolve(),
-        samples_dir=Path(args.samples).resolve(),
-        out_dir=Path(args.out).resolve(),
-        memory_mb=memory,
-        architecture=stack.architecture,
-        sagemaker_instance_type=stack.sagemaker_instance_type,
-        timeout_s=float(stack.timeout_seconds),
-        max_environments=args.max_environments,
-        crash_rate=args.crash_rate,
-        s3_fault_rate=args.s3_fault_rate,
-        dynamodb_fault_rate=args.dynamodb_fault_rate,
-        burst=args.burst,
-    )
-    console.print(Panel(BANNER, title="bench local", border_style="yellow"))
-    ensure_inputs(cfg, console)
-    try:
-        doc = run(cfg, console)
-    except KeyboardInterrupt:
-        console.print(
-            "[yellow]Interrupted: every process started by this run was stopped.[/yellow]"
-        )
-        return 130
-    out = cfg.out_dir / "local.json"
-    results.write(doc, out)
-    plots = results.plot_latency(doc, cfg.out_dir)
-    console.print(results.latency_table(doc))
-    checks = doc["checks"]
-    accuracy = "n/a" if checks["accuracy"] is None else f"{checks['accuracy']:.1%}"
-    style = "green" if checks["lost"] == 0 and checks["duplicated"] == 0 else "red"
-    console.print(
-        f"[{style}]{checks['uploads']} uploads: {checks['items']} items, {checks['failed']} in the "
-        f"failure queue with a reason, {checks['lost']} unaccounted, "
-        f"{checks['duplicated']} duplicated; {checks['redelivered']} redeliveries absorbed by the "
-        f"idempotent write[/{style}]; prediction accuracy vs true labels: {accuracy}"
-    )
-    faults = doc["config"].get("faults", {})
-    if any(faults.values()):
-        console.print(
-            f"faults: {faults['crashes_injected']} environment crashes injected, "
-            f"{faults['aws_errors_injected'] or 'no'} AWS errors injected, "
-            f"{faults['throttled_invocations']} throttled invocations (retried)"
-        )
-    if doc["endpoint"]:
-        console.print(
-            "SageMaker serving app startup (the endpoint's cold start, local): "
-            f"{doc['endpoint']['startup_ms']:.0f} ms"
-        )
-    if doc["config"]["snapshot_init_ms"] is not None:
-        console.print(
-            "SnapStart snapshot init (once per published version, before any request): "
-            f"{doc['config']['snapshot_init_ms']:.0f} ms"
-        )
-    console.print(
-        f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} and "
-        + ", ".join(p.name for p in plots)
-    )
-    if getattr(args, "report", True):
-        from .report import write_report
-
-        paths = write_report(doc, cfg.out_dir)
-        console.print(f"report: {paths[0]} (and {paths[1].name})")
-    return 0 if checks["lost"] == 0 and checks["duplicated"] == 0 else 1

@@ -10,6 +10,7 @@ until the response is posted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -25,7 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .processes import ROOT, stop_process
+from bench import ROOT
+
+from .processes import stop_process
 
 FUNCTIONS_DIR = ROOT / "functions"
 API = "/2018-06-01/runtime"
@@ -79,10 +82,8 @@ class RuntimeAPI:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(OSError):  # the runtime went away (environment stopped)
                     self.wfile.write(body)
-                except OSError:  # the runtime went away (environment stopped)
-                    pass
 
             def _body(self) -> Any:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -124,18 +125,17 @@ class RuntimeAPI:
             def do_POST(self) -> None:  # noqa: N802
                 parts = self.path.split("/")
                 body = self._body()
-                if self.path.endswith("/response") or self.path.endswith("/error"):
-                    if "/invocation/" in self.path:
-                        item = api.current.pop(parts[-2], None)
-                        if item is not None:
-                            item.finished = time.perf_counter()
-                            if self.path.endswith("/response"):
-                                item.response = body
-                            else:
-                                item.error = body or {"errorMessage": "unknown error"}
-                            item.done.set()
-                        self._reply(202)
-                        return
+                if self.path.endswith(("/response", "/error")) and "/invocation/" in self.path:
+                    item = api.current.pop(parts[-2], None)
+                    if item is not None:
+                        item.finished = time.perf_counter()
+                        if self.path.endswith("/response"):
+                            item.response = body
+                        else:
+                            item.error = body or {"errorMessage": "unknown error"}
+                        item.done.set()
+                    self._reply(202)
+                    return
                 if self.path in (f"{API}/init/error", f"{API}/restore/error"):
                     api.init_error = body
                     api.failed.set()
@@ -303,7 +303,7 @@ class Snapshot:
         out = open(log, "ab")  # noqa: SIM115
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.snapstart_zygote", handler],
+            [sys.executable, "-m", "bench.local.snapstart_zygote", handler],
             cwd=FUNCTIONS_DIR,
             env={
                 **env,
@@ -389,18 +389,14 @@ class RestoredEnvironment(ExecutionEnvironment):
     def kill(self) -> None:
         """Kill the copy now (fault injection)."""
         if self.pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, 9)
-            except ProcessLookupError:
-                pass
 
     def stop(self) -> None:
         """Kill this copy only."""
         if self.pid:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, 9)  # the snapshot process reaps it
-            except ProcessLookupError:
-                pass
         self.api.close()
 
 

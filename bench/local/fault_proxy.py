@@ -159,9 +159,11 @@ class FaultProxy:
         self, method: str, path: str, headers: Any, body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         """Send the request on to the emulator unchanged."""
-        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+        conn = http.client.HTTPConnection(
+            self.upstream.hostname or "127.0.0.1", self.upstream.port, timeout=60
+        )
         try:
-            conn.request(method, path, body=body, headers={k: v for k, v in headers.items()})
+            conn.request(method, path, body=body, headers=dict(headers.items()))
             response = conn.getresponse()
             return response.status, response.getheaders(), response.read()
         finally:

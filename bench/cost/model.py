@@ -387,7 +387,7 @@ class CostModel:
                     "label": v.label,
                     "per_million": self.per_million(v),
                     "fixed_monthly": self.fixed(v),
-                    "breakdown_per_million": {k: val for k, val in self.breakdown(v, 1e6).items()},
+                    "breakdown_per_million": dict(self.breakdown(v, 1e6).items()),
                 }
                 for v in self.variants
             ],
@@ -418,13 +418,13 @@ def variants_from_results(
     arch = config.get("architecture", "x86_64")
     out = []
     for name, s in doc["summary"].items():
-        common = dict(
-            name=name,
-            memory_mb=int(s["memory_mb"] or 128),
-            architecture=arch,
-            billed_ms=float(s["billed_ms_mean"] or 0.0),
-            cold_fraction=s["cold_fraction"] if cold_fraction is None else cold_fraction,
-        )
+        common = {
+            "name": name,
+            "memory_mb": int(s["memory_mb"] or 128),
+            "architecture": arch,
+            "billed_ms": float(s["billed_ms_mean"] or 0.0),
+            "cold_fraction": s["cold_fraction"] if cold_fraction is None else cold_fraction,
+        }
         if name == "snapstart":
             out.append(
                 VariantCost(
@@ -467,200 +467,3 @@ def variants_from_results(
                 )
             )
     return out
-
-
-def _money(x: float) -> str:
-    return f"${x:,.2f}"
-
-
-def _rpm(x: float | None) -> str:
-    return "never" if x is None else f"{x:,.1f}"
-
-
-def tables(report: dict) -> list[Any]:
-    """Rich tables: prices, totals per traffic level, crossovers, sensitivity."""
-    from rich.table import Table
-
-    names = [v["name"] for v in report["variants"]]
-    t1 = Table(
-        title=f"Monthly cost ({report['region']}, prices of {report['pricing_effective_date']}, "
-        f"{report['hours_per_month']:.0f} h/month)"
-    )
-    t1.add_column("traffic")
-    for v in report["variants"]:
-        t1.add_column(v["label"], justify="right")
-    t1.add_row("price per 1M requests", *[_money(v["per_million"]) for v in report["variants"]])
-    t1.add_row("fixed monthly", *[_money(v["fixed_monthly"]) for v in report["variants"]])
-    for level in report["levels"]:
-        totals = level["totals"]
-        best = min(totals, key=totals.get)
-        t1.add_row(
-            f"{level['rpm']:g} RPM ({level['requests_per_month'] / 1e6:.2f}M req/mo)",
-            *[("[bold green]" if n == best else "") + _money(totals[n]) for n in names],
-        )
-    t2 = Table(title="Crossovers (where two variants cost the same)")
-    for col in ("pair", "RPM", "requests/month", "cheaper below", "note"):
-        t2.add_column(col)
-    for x in report["crossovers"]:
-        t2.add_row(
-            f"{x['a']} vs {x['b']}",
-            _rpm(x["rpm"]),
-            "-" if x["requests_per_month"] is None else f"{x['requests_per_month'] / 1e6:,.2f}M",
-            x["cheaper_below"] or "-",
-            x["reason"],
-        )
-    out = [t1, t2]
-    if "sensitivity" in report:
-        s = report["sensitivity"]
-        t3 = Table(
-            title=f"Sensitivity: {s['lambda']} vs {s['fixed']} crossover RPM "
-            "by billed duration (rows) and memory (columns)"
-        )
-        t3.add_column("billed ms")
-        for m in s["memories_mb"]:
-            t3.add_column(f"{m} MB", justify="right")
-        for d, row in s["crossover_rpm"].items():
-            t3.add_row(
-                f"{float(d):g}",
-                *[_rpm(row[m] if m in row else row[str(m)]) for m in s["memories_mb"]],
-            )
-        out.append(t3)
-    return out
-
-
-def plot(report: dict, out: Path, log: bool = False, max_rpm: float | None = None) -> Path:
-    """Monthly cost against requests per minute, one line per variant, crossovers marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .results import COLORS
-
-    # Lines from the report's own figures (overrides included); duration tiers
-    # only bend them beyond billions of GB-seconds a month.
-    per_month = 60 * report["hours_per_month"]
-    per_m = {v["name"]: v["per_million"] for v in report["variants"]}
-    fixed = {v["name"]: v["fixed_monthly"] for v in report["variants"]}
-    xs_rpm = [x["rpm"] for x in report["crossovers"] if x["rpm"]]
-    top = max_rpm or max([r["rpm"] for r in report["levels"]] + [2 * x for x in xs_rpm] + [100])
-    grid = (
-        [top * i / 400 for i in range(401)]
-        if not log
-        else [top * 10 ** (-k / 50) for k in range(200, -1, -1)]
-    )
-    fig, ax = plt.subplots(figsize=(10, 6))
-    for v in report["variants"]:
-        ys = [fixed[v["name"]] + per_m[v["name"]] * r * per_month / 1e6 for r in grid]
-        ax.plot(grid, ys, label=v["label"], color=COLORS.get(v["name"]), linewidth=2)
-    shown = [x for x in report["crossovers"] if x["rpm"] and x["rpm"] <= top]
-    for i, x in enumerate(sorted(shown, key=lambda c: c["rpm"])):
-        y = fixed[x["a"]] + per_m[x["a"]] * x["rpm"] * per_month / 1e6
-        ax.plot([x["rpm"]], [y], "ko")
-        ax.annotate(
-            f"{x['a']} = {x['b']}: {x['rpm']:,.1f} RPM, ${y:,.2f}/mo",
-            (x["rpm"], y),
-            textcoords="offset points",
-            xytext=(30, 40 + 28 * i),
-            fontsize=9,
-            arrowprops={"arrowstyle": "->", "color": "0.3"},
-            bbox={"boxstyle": "round", "fc": "white", "ec": "0.6"},
-        )
-    if log:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-    ax.set_xlabel("requests per minute (steady)")
-    ax.set_ylabel("USD per month")
-    ax.set_title(
-        f"Monthly cost by traffic ({report['region']}, {report['hours_per_month']:.0f} h/month)"
-    )
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
-
-
-def _parse_price(text: str) -> VariantCost:
-    try:
-        name, values = text.split("=", 1)
-        per_million, fixed = (float(x) for x in values.split(":", 1))
-    except ValueError:
-        raise CostInputError(
-            f"--price {text!r}: use NAME=PER_MILLION:FIXED_MONTHLY, e.g. standard=13.80:0"
-        ) from None
-    return VariantCost(name=name, kind="manual", per_million=per_million, fixed_monthly=fixed)
-
-
-def manual_variants(args: Any) -> list[VariantCost]:
-    """Variants from hand-given primitives (memory, billed ms, instance type, cold fraction)."""
-    common = dict(architecture=args.arch, cold_fraction=args.cold_fraction or 0.0)
-    return [
-        VariantCost(
-            name="standard",
-            kind="lambda",
-            memory_mb=args.memory_mb,
-            billed_ms=args.billed_ms,
-            billed_init_ms=args.init_ms,
-            **common,
-        ),
-        VariantCost(
-            name="snapstart",
-            kind="snapstart",
-            memory_mb=args.memory_mb,
-            billed_ms=args.billed_ms,
-            billed_restore_ms=args.restore_ms,
-            snapstart_versions=args.snapstart_versions,
-            **common,
-        ),
-        VariantCost(
-            name="sagemaker",
-            kind="sagemaker",
-            memory_mb=args.proxy_memory_mb,
-            billed_ms=args.proxy_billed_ms,
-            billed_init_ms=args.init_ms,
-            instance_type=args.instance_type,
-            instance_count=args.instance_count,
-            **common,
-        ),
-    ]
-
-
-def main(args: Any) -> int:
-    """``python -m bench cost``."""
-    from rich.console import Console
-
-    from . import results as results_mod
-
-    console = Console(width=None if __import__("sys").stdout.isatty() else 160)
-    try:
-        rpm = tuple(float(x) for x in args.rpm.split(",") if x.strip())
-        if any(r < 0 for r in rpm):
-            raise CostInputError("--rpm values must be >= 0")
-        pricing = Pricing.load(args.prices, args.hours_per_month)
-        if args.price:
-            variants = [_parse_price(p) for p in args.price]
-        elif args.results:
-            variants = variants_from_results(
-                results_mod.load(Path(args.results)),
-                args.cold_fraction,
-                args.snapstart_versions if args.snapstart_versions != 1 else None,
-            )
-        else:
-            variants = manual_variants(args)
-        model = CostModel(variants, pricing)
-        report = model.report(rpm)
-    except (CostInputError, results_mod.ResultsError) as exc:
-        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
-        return 2
-    for table in tables(report):
-        console.print(table)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
-        console.print(f"wrote {args.json}")
-    if args.plot:
-        console.print(f"wrote {plot(report, Path(args.plot), log=args.log)}")
-    return 0

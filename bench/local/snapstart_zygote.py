@@ -1,6 +1,6 @@
 """A SnapStart "published version" for local runs: init once, then fork restored copies.
 
-Run as ``python -m bench.snapstart_zygote HANDLER`` with the function's
+Run as ``python -m bench.local.snapstart_zygote HANDLER`` with the function's
 environment. It imports the handler module (the init phase) and runs the
 before-snapshot hooks through awslambdaric's own hook runner: that state is the
 "snapshot". For each line ``fork HOST:PORT`` on stdin it forks a copy, which

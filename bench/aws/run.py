@@ -1,0 +1,302 @@
+"""One benchmark of the deployed variants: upload, wait for items, join REPORT lines."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from audio_inference.settings import (
+    SAGEMAKER,
+    SNAPSTART,
+    table_key,
+)
+
+from bench import ROOT, results
+
+from .cold import ColdStarts
+from .outputs import EXIT_DECLINED, BenchError, Clients, variant_memory
+from .reports import fetch_reports
+
+
+@dataclass
+class Workload:
+    """What to send."""
+
+    requests: int = 30
+    rpm: float = 0.0
+    concurrency: int = 1
+    cold_strategy: str = "none"
+    cold_starts: int = 3
+    burst: int = 4
+    seed: int = 7
+    samples_dir: Path = ROOT / "build" / "samples"
+    wait_timeout_s: float = 180.0
+    logs_timeout_s: float = 120.0
+    variants: list[str] = field(default_factory=list)
+
+    def cold_points(self) -> set[int]:
+        """Schedule positions where a cold start is forced."""
+        if self.cold_strategy == "none":
+            return set()
+        k = max(1, self.cold_starts)
+        return {round(i * self.requests / k) for i in range(k)}
+
+
+def _iso_ms(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000
+
+
+class AwsRun:
+    """One benchmark of the deployed variants."""
+
+    def __init__(self, outputs: dict, workload: Workload, clients: Clients | None = None) -> None:
+        self.outputs = outputs
+        self.work = workload
+        self.clients = clients or Clients(outputs["region"])
+        self.cold = ColdStarts(self.clients.lambda_, outputs, workload.cold_strategy)
+        self.run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:4]
+        self._items: dict[str, dict] = {}
+
+    def _upload(self, variant: str, index: int, sample: str, label: str) -> dict:
+        key = f"{self.outputs['upload_prefixes'][variant]}{self.run_id}/{index:03d}-{sample}"
+        self.clients.s3.upload_file(
+            str(self.work.samples_dir / sample), self.outputs["bucket_name"], key
+        )
+        return {
+            "variant": variant,
+            "index": index,
+            "sample": sample,
+            "true_label": label,
+            "key": key,
+            "object": f"s3://{self.outputs['bucket_name']}/{key}",
+        }
+
+    def send(self, variant: str, progress: Any = None, task: Any = None) -> list[dict]:
+        """Upload the schedule for one variant; return what was uploaded."""
+        from model_build.samples import read_manifest
+
+        manifest = read_manifest(self.work.samples_dir)
+        rng = random.Random(self.work.seed)
+        order = [rng.choice(sorted(manifest)) for _ in range(self.work.requests)]
+        cold = self.work.cold_points()
+        uploads: list[dict] = []
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=max(self.work.concurrency, self.work.burst)) as pool:
+            i = 0
+            while i < len(order):
+                if i in cold and self.work.cold_strategy == "reconfigure":
+                    self.cold.force(variant)
+                if self.work.rpm > 0:
+                    time.sleep(max(0.0, started + i * 60 / self.work.rpm - time.monotonic()))
+                width = (
+                    self.work.burst
+                    if (i in cold and self.work.cold_strategy == "burst")
+                    else self.work.concurrency
+                )
+                batch = list(range(i, min(i + width, len(order))))
+                futures = [
+                    pool.submit(self._upload, variant, j, order[j], manifest[order[j]])
+                    for j in batch
+                ]
+                sent = [f.result() for f in futures]
+                uploads += sent
+                if self.work.rpm == 0:  # closed loop: at most --concurrency requests in flight
+                    self.wait_items(sent, poll_s=0.2)
+                if progress is not None:
+                    progress.advance(task, len(batch))
+                i += len(batch)
+        return uploads
+
+    def wait_items(self, uploads: list[dict], poll_s: float = 1.0) -> dict[str, dict]:
+        """Poll the table until every upload has its item or the wait times out."""
+        from boto3.dynamodb.types import TypeDeserializer
+
+        des = TypeDeserializer()
+        items = {
+            u["object"]: self._items[u["object"]] for u in uploads if u["object"] in self._items
+        }
+        deadline = time.monotonic() + self.work.wait_timeout_s
+        while time.monotonic() < deadline:
+            for u in uploads:
+                if u["object"] in items:
+                    continue
+                key = table_key(self.outputs["bucket_name"], u["key"], u["variant"])
+                raw = self.clients.dynamodb.get_item(
+                    TableName=self.outputs["table_name"],
+                    ConsistentRead=True,
+                    Key={k: {"S": v} for k, v in key.items()},
+                ).get("Item")
+                if raw:
+                    items[u["object"]] = self._items[u["object"]] = {
+                        k: des.deserialize(v) for k, v in raw.items()
+                    }
+            if len(items) == len(uploads):
+                break
+            time.sleep(poll_s)
+        return items
+
+    def records(
+        self, uploads: list[dict], items: dict[str, dict], reports: dict[str, dict]
+    ) -> list[dict]:
+        """Join uploads, items and REPORT lines into the shared record format."""
+        out = []
+        for u in uploads:
+            item = items.get(u["object"])
+            report = reports.get((item or {}).get("request_id", ""), {})
+            init, restore = report.get("init_ms"), report.get("restore_ms")
+            duration = report.get("duration_ms")
+            billed = report.get("billed_ms")
+            # Since August 2025 an on-demand cold start's Billed Duration includes INIT;
+            # count INIT separately only when the REPORT did not already bill it.
+            billed_init = 0
+            if (
+                init
+                and billed is not None
+                and duration is not None
+                and billed < duration + init - 1
+            ):
+                billed_init = int(math.ceil(init))
+            cold = bool(init or restore) if report else bool((item or {}).get("cold_start"))
+            out.append(
+                {
+                    **{k: u[k] for k in ("variant", "index", "sample", "true_label", "object")},
+                    "label": (item or {}).get("label"),
+                    "status": "lost" if item is None else item["status"],
+                    "error": (item or {}).get("error"),
+                    "cold": cold,
+                    "init_ms": init,
+                    "restore_ms": restore,
+                    "duration_ms": duration,
+                    "billed_ms": billed,
+                    "billed_init_ms": billed_init,
+                    "billed_restore_ms": int(report.get("billed_restore_ms", 0)),
+                    "latency_ms": None if duration is None else duration + (init or restore or 0),
+                    "e2e_ms": (_iso_ms(item["completed_at"]) - _iso_ms(item["event_time"]))
+                    if item and item.get("event_time")
+                    else None,
+                    "max_memory_mb": report.get("max_memory_mb"),
+                    "memory_mb": int(
+                        report.get("memory_mb") or variant_memory(self.outputs, u["variant"])
+                    ),
+                    "environment": (item or {}).get("environment_id"),
+                    "request_id": (item or {}).get("request_id"),
+                    "report_found": bool(report),
+                    "duplicated": 0,
+                }
+            )
+        return out
+
+    def active_versions(self) -> int:
+        """Published SnapStart versions now (each is cached and billed while it exists)."""
+        name = self.outputs["function_names"][SNAPSTART]
+        pages = self.clients.lambda_.get_paginator("list_versions_by_function").paginate(
+            FunctionName=name
+        )
+        return sum(v["Version"] != "$LATEST" for page in pages for v in page["Versions"])
+
+    def run(self, progress: Any = None) -> dict:
+        """Send, wait, read logs, join; always undo cold-start changes."""
+        variants = self.work.variants
+        start_ms = int(time.time() * 1000) - 60_000
+        records: list[dict] = []
+        try:
+            for variant in variants:
+                task = progress.add_task(variant, total=self.work.requests) if progress else None
+                uploads = self.send(variant, progress, task)
+                items = self.wait_items(uploads)
+                ids = {i["request_id"] for i in items.values() if i.get("request_id")}
+                reports = fetch_reports(
+                    self.clients.logs,
+                    self.outputs["log_group_names"][variant],
+                    ids,
+                    start_ms,
+                    self.work.logs_timeout_s,
+                )
+                records += self.records(uploads, items, reports)
+        finally:
+            self.cold.restore()
+        memory = {v: variant_memory(self.outputs, v) for v in variants}
+        for r in records:  # the REPORT line knows the real memory size
+            memory[r["variant"]] = r["memory_mb"]
+        config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.work).items()}
+        config.update(
+            architecture=self.outputs.get("architecture", "x86_64"),
+            sagemaker_instance_type=self.outputs.get("sagemaker_instance_type", "ml.t2.medium"),
+            stack_region=self.outputs["region"],
+            bucket=self.outputs["bucket_name"],
+            model_sha256=self.outputs.get("model_sha256"),
+            cold_start_calls=self.cold.calls,
+            memory_mb=memory,
+            snapstart_versions=self.active_versions() if SNAPSTART in variants else None,
+        )
+        endpoint = (
+            {
+                "name": self.outputs["endpoint_name"],
+                "instance_type": self.outputs.get("sagemaker_instance_type", "ml.t2.medium"),
+            }
+            if SAGEMAKER in variants
+            else {}
+        )
+        return results.build("aws", config, records, memory, endpoint, {"driver": "bench aws"})
+
+
+def estimate_cost(outputs: dict, work: Workload, runs: int = 1) -> float:
+    """Rough cost of the traffic itself (endpoint hours are already being paid)."""
+    from bench.cost import CostModel, VariantCost
+
+    total = 0.0
+    for v in work.variants:
+        mem = variant_memory(outputs, v)
+        spec = VariantCost(
+            name=v,
+            kind="lambda",
+            memory_mb=mem,
+            billed_ms=500,
+            cold_fraction=0.2,
+            billed_init_ms=2000,
+            architecture=outputs.get("architecture", "x86_64"),
+        )
+        total += CostModel([spec]).monthly(spec, work.requests * runs)
+    return total
+
+
+def confirm(
+    console: Any, outputs: dict, work: Workload, yes: bool, extra: str = "", runs: int = 1
+) -> None:
+    """Show what will happen and ask; refuse without a terminal unless --yes."""
+    from rich.table import Table
+
+    table = Table(title=f"About to benchmark stack resources in {outputs['region']}")
+    for col in ("variant", "function", "uploads to", "uploads", "cold starts"):
+        table.add_column(col)
+    for v in work.variants:
+        table.add_row(
+            v,
+            outputs["function_names"][v],
+            f"s3://{outputs['bucket_name']}/{outputs['upload_prefixes'][v]}",
+            str(work.requests * runs),
+            work.cold_strategy,
+        )
+    console.print(table)
+    console.print(
+        f"Estimated cost of this traffic: about ${estimate_cost(outputs, work, runs):.4f} "
+        f"(Lambda, S3, DynamoDB; endpoint hours are billed anyway). {extra}"
+    )
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise BenchError(
+            "refusing to send traffic without confirmation: run in a terminal or pass --yes",
+            EXIT_DECLINED,
+        )
+    answer = input("Proceed? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise BenchError("declined: nothing was uploaded", EXIT_DECLINED)

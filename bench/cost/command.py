@@ -1,0 +1,158 @@
+"""``python -m bench cost``: monthly cost per variant, crossovers and sensitivity."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from audio_inference.settings import DEFAULT_LAMBDA_MEMORY_MB, DEFAULT_PROXY_MEMORY_MB
+
+from bench.render.plots import plot_cost
+from bench.render.tables import cost_tables
+
+from .model import CostInputError, CostModel, Pricing, VariantCost, variants_from_results
+
+
+def _parse_price(text: str) -> VariantCost:
+    try:
+        name, values = text.split("=", 1)
+        per_million, fixed = (float(x) for x in values.split(":", 1))
+    except ValueError:
+        raise CostInputError(
+            f"--price {text!r}: use NAME=PER_MILLION:FIXED_MONTHLY, e.g. standard=13.80:0"
+        ) from None
+    return VariantCost(name=name, kind="manual", per_million=per_million, fixed_monthly=fixed)
+
+
+def manual_variants(args: Any) -> list[VariantCost]:
+    """Variants from hand-given primitives (memory, billed ms, instance type, cold fraction)."""
+    common = {"architecture": args.arch, "cold_fraction": args.cold_fraction or 0.0}
+    return [
+        VariantCost(
+            name="standard",
+            kind="lambda",
+            memory_mb=args.memory_mb,
+            billed_ms=args.billed_ms,
+            billed_init_ms=args.init_ms,
+            **common,
+        ),
+        VariantCost(
+            name="snapstart",
+            kind="snapstart",
+            memory_mb=args.memory_mb,
+            billed_ms=args.billed_ms,
+            billed_restore_ms=args.restore_ms,
+            snapstart_versions=args.snapstart_versions,
+            **common,
+        ),
+        VariantCost(
+            name="sagemaker",
+            kind="sagemaker",
+            memory_mb=args.proxy_memory_mb,
+            billed_ms=args.proxy_billed_ms,
+            billed_init_ms=args.init_ms,
+            instance_type=args.instance_type,
+            instance_count=args.instance_count,
+            **common,
+        ),
+    ]
+
+
+def main(args: Any) -> int:
+    """``python -m bench cost``."""
+    from rich.console import Console
+
+    from bench import results as results_mod
+
+    console = Console(width=None if __import__("sys").stdout.isatty() else 160)
+    try:
+        rpm = tuple(float(x) for x in args.rpm.split(",") if x.strip())
+        if any(r < 0 for r in rpm):
+            raise CostInputError("--rpm values must be >= 0")
+        pricing = Pricing.load(args.prices, args.hours_per_month)
+        if args.price:
+            variants = [_parse_price(p) for p in args.price]
+        elif args.results:
+            variants = variants_from_results(
+                results_mod.load(Path(args.results)),
+                args.cold_fraction,
+                args.snapstart_versions if args.snapstart_versions != 1 else None,
+            )
+        else:
+            variants = manual_variants(args)
+        model = CostModel(variants, pricing)
+        report = model.report(rpm)
+    except (CostInputError, results_mod.ResultsError) as exc:
+        console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        return 2
+    for table in cost_tables(report):
+        console.print(table)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
+        console.print(f"wrote {args.json}")
+    if args.plot:
+        console.print(f"wrote {plot_cost(report, Path(args.plot), log=args.log)}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Declare this command and its options (``python -m bench`` wires it in)."""
+    p = sub.add_parser(
+        "cost",
+        help="monthly cost per variant, crossovers and sensitivity",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_argument_group("inputs (one of: --results, --price, or the primitives below)")
+    src.add_argument("--results", help="a results JSON from `bench local` or `bench aws`")
+    src.add_argument(
+        "--price",
+        action="append",
+        metavar="NAME=PER_1M:FIXED",
+        help="a variant by its price per 1M requests and fixed monthly cost (repeatable)",
+    )
+    src.add_argument(
+        "--memory-mb",
+        type=int,
+        default=DEFAULT_LAMBDA_MEMORY_MB,
+        help=f"Lambda memory (default {DEFAULT_LAMBDA_MEMORY_MB})",
+    )
+    src.add_argument(
+        "--billed-ms", type=float, default=200.0, help="billed ms per invocation (default 200)"
+    )
+    src.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
+    src.add_argument(
+        "--cold-fraction",
+        type=float,
+        default=None,
+        help="share of invocations that are cold starts (overrides the results file)",
+    )
+    src.add_argument(
+        "--init-ms", type=float, default=0.0, help="billed INIT per on-demand cold start"
+    )
+    src.add_argument(
+        "--restore-ms", type=float, default=0.0, help="billed restore per SnapStart restore"
+    )
+    src.add_argument(
+        "--snapstart-versions",
+        type=int,
+        default=1,
+        help="active published SnapStart versions, each cached and billed (default 1; "
+        "`bench prune` deletes unused ones)",
+    )
+    src.add_argument("--proxy-memory-mb", type=int, default=DEFAULT_PROXY_MEMORY_MB)
+    src.add_argument("--proxy-billed-ms", type=float, default=100.0)
+    src.add_argument("--instance-type", default="ml.t2.medium")
+    src.add_argument("--instance-count", type=int, default=1)
+    p.add_argument(
+        "--rpm", default="10,50,72,200,1000", help="traffic levels (requests per minute)"
+    )
+    p.add_argument("--hours-per-month", type=float, default=None, help="default 730")
+    p.add_argument("--prices", help="JSON file overriding entries of bench/pricing.json")
+    p.add_argument("--json", help="write the figures as JSON here")
+    p.add_argument("--plot", help="write the cost plot (PNG) here")
+    p.add_argument("--log", action="store_true", help="log scales on the plot")
+    p.set_defaults(run=main)

@@ -1,0 +1,1 @@
+"""The local proof of concept: moto, a Runtime API per environment, SnapStart forks, the serving app."""

@@ -1,0 +1,1 @@
+"""Every table and plot the commands print or write (rich, Markdown, matplotlib)."""
