@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import statistics
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 SCHEMA = "audio-inference-kit/results/v1"
 RECORD_FIELDS = {
@@ -71,6 +73,53 @@ SUMMARY_FIELDS = (
     "max_memory_used_mb",
     "accuracy",
 )
+
+
+@dataclass(kw_only=True)
+class Invocation:
+    """One upload and what became of it: the record both ``bench local`` and ``bench aws`` write.
+
+    ``latency_ms`` is derived (init or restore + duration on a cold start), so
+    the two drivers cannot compute it differently.
+    """
+
+    variant: str
+    object: str
+    index: int
+    sample: str
+    true_label: str | None
+    status: str
+    label: str | None = None
+    error: str | None = None
+    cold: bool = False
+    init_ms: float | None = None
+    restore_ms: float | None = None
+    duration_ms: float | None = None
+    billed_ms: float | None = None
+    billed_init_ms: float = 0
+    billed_restore_ms: float = 0
+    latency_ms: float | None = field(init=False, default=None)
+    e2e_ms: float | None = None
+    max_memory_mb: float | None = None
+    memory_mb: int | None = None
+    environment: str | None = None
+    request_id: str | None = None
+    attempts: int = 1
+    duplicated: int = 0
+    """More than one item for one upload (the table's key should make it impossible)."""
+    redelivered: int = 0
+    """Deliveries the idempotent write absorbed (a retry after a crash, a redelivery)."""
+    timings_ms: dict[str, float] | None = None
+    report_found: bool | None = None
+    """bench aws: whether the REPORT line was found in CloudWatch Logs."""
+
+    def __post_init__(self) -> None:
+        if self.duration_ms is not None:
+            self.latency_ms = self.duration_ms + (self.init_ms or self.restore_ms or 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON record (RECORD_FIELDS and the extras above)."""
+        return asdict(self)
 
 
 def percentile(values: list[float], q: float) -> float | None:

@@ -20,6 +20,7 @@ from audio_inference.settings import (
 )
 
 from bench import ROOT, results
+from bench.schedule import cold_positions, wait_for_slot
 
 from .cold import ColdStarts
 from .outputs import EXIT_DECLINED, BenchError, Clients, variant_memory
@@ -46,8 +47,7 @@ class Workload:
         """Schedule positions where a cold start is forced."""
         if self.cold_strategy == "none":
             return set()
-        k = max(1, self.cold_starts)
-        return {round(i * self.requests / k) for i in range(k)}
+        return cold_positions(self.requests, self.cold_starts)
 
 
 def _iso_ms(text: str) -> float:
@@ -94,8 +94,7 @@ class AwsRun:
             while i < len(order):
                 if i in cold and self.work.cold_strategy == "reconfigure":
                     self.cold.force(variant)
-                if self.work.rpm > 0:
-                    time.sleep(max(0.0, started + i * 60 / self.work.rpm - time.monotonic()))
+                wait_for_slot(started, i, self.work.rpm)
                 width = (
                     self.work.burst
                     if (i in cold and self.work.cold_strategy == "burst")
@@ -166,31 +165,34 @@ class AwsRun:
                 billed_init = int(math.ceil(init))
             cold = bool(init or restore) if report else bool((item or {}).get("cold_start"))
             out.append(
-                {
-                    **{k: u[k] for k in ("variant", "index", "sample", "true_label", "object")},
-                    "label": (item or {}).get("label"),
-                    "status": "lost" if item is None else item["status"],
-                    "error": (item or {}).get("error"),
-                    "cold": cold,
-                    "init_ms": init,
-                    "restore_ms": restore,
-                    "duration_ms": duration,
-                    "billed_ms": billed,
-                    "billed_init_ms": billed_init,
-                    "billed_restore_ms": int(report.get("billed_restore_ms", 0)),
-                    "latency_ms": None if duration is None else duration + (init or restore or 0),
-                    "e2e_ms": (_iso_ms(item["completed_at"]) - _iso_ms(item["event_time"]))
+                results.Invocation(
+                    variant=u["variant"],
+                    object=u["object"],
+                    index=u["index"],
+                    sample=u["sample"],
+                    true_label=u["true_label"],
+                    label=(item or {}).get("label"),
+                    status="lost" if item is None else item["status"],
+                    error=(item or {}).get("error"),
+                    cold=cold,
+                    init_ms=init,
+                    restore_ms=restore,
+                    duration_ms=duration,
+                    billed_ms=billed,
+                    billed_init_ms=billed_init,
+                    billed_restore_ms=int(report.get("billed_restore_ms", 0)),
+                    e2e_ms=(_iso_ms(item["completed_at"]) - _iso_ms(item["event_time"]))
                     if item and item.get("event_time")
                     else None,
-                    "max_memory_mb": report.get("max_memory_mb"),
-                    "memory_mb": int(
+                    max_memory_mb=report.get("max_memory_mb"),
+                    memory_mb=int(
                         report.get("memory_mb") or variant_memory(self.outputs, u["variant"])
                     ),
-                    "environment": (item or {}).get("environment_id"),
-                    "request_id": (item or {}).get("request_id"),
-                    "report_found": bool(report),
-                    "duplicated": 0,
-                }
+                    environment=(item or {}).get("environment_id"),
+                    request_id=(item or {}).get("request_id"),
+                    timings_ms=(item or {}).get("timings_ms"),
+                    report_found=bool(report),
+                ).to_dict()
             )
         return out
 

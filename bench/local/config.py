@@ -10,6 +10,7 @@ from audio_inference.settings import (
 )
 
 from bench import ROOT
+from bench.schedule import cold_positions
 
 BANNER = (
     "[bold]Local emulation, not AWS.[/bold] S3, SQS and DynamoDB are moto on loopback; each "
@@ -57,5 +58,4 @@ class LocalConfig:
 
     def gap_indices(self) -> set[int]:
         """Requests preceded by an idle gap longer than the idle timeout (forced cold starts)."""
-        k = max(1, self.cold_starts)
-        return {round(i * self.requests / k) for i in range(1, k)} - {0}
+        return cold_positions(self.requests, self.cold_starts) - {0}  # 0 is cold anyway

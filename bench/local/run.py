@@ -35,6 +35,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import ROOT, results
+from bench.schedule import wait_for_slot
 from model_build.samples import read_manifest
 
 from .config import LocalConfig
@@ -229,7 +230,7 @@ class Run:
         for variant in self.cfg.variants:
             task = progress.add_task(variant, total=self.cfg.requests)
             slots = threading.Semaphore(self.cfg.concurrency)
-            started = time.perf_counter()
+            started = time.monotonic()
             uris = []
             for i, sample in enumerate(order):
                 if self.stop_event.is_set():
@@ -238,8 +239,7 @@ class Run:
                     progress.update(task, description=f"{variant} (idle gap: next is cold)")
                     time.sleep(self.cfg.idle_timeout_s + 0.5)
                     progress.update(task, description=variant)
-                if self.cfg.rpm > 0:
-                    time.sleep(max(0.0, started + i * 60 / self.cfg.rpm - time.perf_counter()))
+                wait_for_slot(started, i, self.cfg.rpm)
                 slots.acquire()
                 key = f"{upload_prefix(variant)}{self.run_id}/{i:03d}-{sample}"
                 uri = f"s3://{self.stack.bucket}/{key}"
@@ -309,37 +309,34 @@ class Run:
             else:
                 status = "lost"
             records.append(
-                {
-                    "variant": variant,
-                    "object": uri,
-                    "index": p["index"],
-                    "sample": p["sample"],
-                    "true_label": p["true_label"],
-                    "label": (item or {}).get("label"),
-                    "status": status,
-                    "error": (item or {}).get("error") or failed.get(uri),
-                    "cold": cold,
-                    "init_ms": None if is_snap else startup,
-                    "restore_ms": startup if is_snap else None,
-                    "duration_ms": duration,
-                    "billed_ms": billed_ms(duration) if duration else None,
-                    "billed_init_ms": billed_ms(startup) if startup and not is_snap else 0,
-                    "billed_restore_ms": billed_ms(startup) if startup and is_snap else 0,
-                    "latency_ms": (duration + (startup or 0)) if duration is not None else None,
-                    "e2e_ms": (final["finished"] - p["uploaded"]) * 1000
+                results.Invocation(
+                    variant=variant,
+                    object=uri,
+                    index=p["index"],
+                    sample=p["sample"],
+                    true_label=p["true_label"],
+                    label=(item or {}).get("label"),
+                    status=status,
+                    error=(item or {}).get("error") or failed.get(uri),
+                    cold=cold,
+                    init_ms=None if is_snap else startup,
+                    restore_ms=startup if is_snap else None,
+                    duration_ms=duration,
+                    billed_ms=billed_ms(duration) if duration else None,
+                    billed_init_ms=billed_ms(startup) if startup and not is_snap else 0,
+                    billed_restore_ms=billed_ms(startup) if startup and is_snap else 0,
+                    e2e_ms=(final["finished"] - p["uploaded"]) * 1000
                     if final.get("finished") and item
                     else None,
-                    "max_memory_mb": first.get("max_memory_mb"),
-                    "memory_mb": self.cfg.memory_mb[variant],
-                    "environment": first.get("environment"),
-                    "request_id": (item or {}).get("request_id"),
-                    "attempts": len(attempts),
-                    # more than one item for one upload (the table's key should make it impossible)
-                    "duplicated": max(0, copies.get((uri, variant), 0) - 1),
-                    # deliveries the idempotent write absorbed (a retry after a crash, a redelivery)
-                    "redelivered": sum(r.get("status") == "duplicate" for r in responses),
-                    "timings_ms": (item or {}).get("timings_ms"),
-                }
+                    max_memory_mb=first.get("max_memory_mb"),
+                    memory_mb=self.cfg.memory_mb[variant],
+                    environment=first.get("environment"),
+                    request_id=(item or {}).get("request_id"),
+                    attempts=len(attempts),
+                    duplicated=max(0, copies.get((uri, variant), 0) - 1),
+                    redelivered=sum(r.get("status") == "duplicate" for r in responses),
+                    timings_ms=(item or {}).get("timings_ms"),
+                ).to_dict()
             )
         records.sort(key=lambda r: (self.cfg.variants.index(r["variant"]), r["index"]))
         config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self.cfg).items()}
