@@ -1,5 +1,6 @@
 """The pricing model (``model.py``, prices in ``pricing.json``) and ``bench cost`` (``command.py``)."""
 
+from .inputs import variants_from_results
 from .model import (
     DEFAULT_RPM,
     CostInputError,
@@ -7,7 +8,6 @@ from .model import (
     Crossover,
     Pricing,
     VariantCost,
-    variants_from_results,
 )
 
 __all__ = [

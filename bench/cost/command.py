@@ -12,52 +12,8 @@ from audio_inference.settings import DEFAULT_LAMBDA_MEMORY_MB, DEFAULT_PROXY_MEM
 from bench.render.plots import plot_cost
 from bench.render.tables import cost_tables
 
-from .model import CostInputError, CostModel, Pricing, VariantCost, variants_from_results
-
-
-def _parse_price(text: str) -> VariantCost:
-    try:
-        name, values = text.split("=", 1)
-        per_million, fixed = (float(x) for x in values.split(":", 1))
-    except ValueError:
-        raise CostInputError(
-            f"--price {text!r}: use NAME=PER_MILLION:FIXED_MONTHLY, e.g. standard=13.80:0"
-        ) from None
-    return VariantCost(name=name, kind="manual", per_million=per_million, fixed_monthly=fixed)
-
-
-def manual_variants(args: Any) -> list[VariantCost]:
-    """Variants from hand-given primitives (memory, billed ms, instance type, cold fraction)."""
-    common = {"architecture": args.arch, "cold_fraction": args.cold_fraction or 0.0}
-    return [
-        VariantCost(
-            name="standard",
-            kind="lambda",
-            memory_mb=args.memory_mb,
-            billed_ms=args.billed_ms,
-            billed_init_ms=args.init_ms,
-            **common,
-        ),
-        VariantCost(
-            name="snapstart",
-            kind="snapstart",
-            memory_mb=args.memory_mb,
-            billed_ms=args.billed_ms,
-            billed_restore_ms=args.restore_ms,
-            snapstart_versions=args.snapstart_versions,
-            **common,
-        ),
-        VariantCost(
-            name="sagemaker",
-            kind="sagemaker",
-            memory_mb=args.proxy_memory_mb,
-            billed_ms=args.proxy_billed_ms,
-            billed_init_ms=args.init_ms,
-            instance_type=args.instance_type,
-            instance_count=args.instance_count,
-            **common,
-        ),
-    ]
+from .inputs import manual_variants, parse_price, variants_from_results
+from .model import CostInputError, CostModel, Pricing
 
 
 def main(args: Any) -> int:
@@ -73,7 +29,7 @@ def main(args: Any) -> int:
             raise CostInputError("--rpm values must be >= 0")
         pricing = Pricing.load(args.prices, args.hours_per_month)
         if args.price:
-            variants = [_parse_price(p) for p in args.price]
+            variants = [parse_price(p) for p in args.price]
         elif args.results:
             variants = variants_from_results(
                 results_mod.load(Path(args.results)),
