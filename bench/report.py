@@ -171,7 +171,7 @@ def _sensitivity(cost: dict) -> str:
 def _assumptions(doc: dict, cost: dict, cold_override: float | None) -> list[str]:
     notes = [
         f"Prices: {cost['region']}, on-demand, catalogue dated {cost['pricing_effective_date']} "
-        "(`bench/pricing.json`; SageMaker instance prices are from secondary sources). "
+        "(`bench/cost/pricing.json`; SageMaker instance prices are from secondary sources). "
         f"A month is {cost['hours_per_month']:.0f} hours.",
         "Traffic is steady: the same rate all month. Bursty traffic changes the cold-start share.",
         (
@@ -312,7 +312,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("results", help="results JSON (results/local.json or from bench aws)")
     p.add_argument("--out", default=None, help="output folder (default: beside the results file)")
-    p.add_argument("--prices", help="JSON file overriding entries of bench/pricing.json")
+    p.add_argument("--prices", help="JSON file overriding entries of bench/cost/pricing.json")
     p.add_argument(
         "--cold-fraction",
         type=float,

@@ -107,7 +107,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--rpm", default="10,50,72,200,1000", help="traffic levels (requests per minute)"
     )
     p.add_argument("--hours-per-month", type=float, default=None, help="default 730")
-    p.add_argument("--prices", help="JSON file overriding entries of bench/pricing.json")
+    p.add_argument("--prices", help="JSON file overriding entries of bench/cost/pricing.json")
     p.add_argument("--json", help="write the figures as JSON here")
     p.add_argument("--plot", help="write the cost plot (PNG) here")
     p.add_argument("--log", action="store_true", help="log scales on the plot")
