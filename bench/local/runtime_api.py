@@ -92,7 +92,7 @@ class RuntimeAPI:
                 except ValueError:
                     return raw.decode(errors="replace")
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 if self.path == f"{API}/invocation/next":
                     if not api.first_next.is_set():
                         api.first_next_at = time.perf_counter()
@@ -122,7 +122,7 @@ class RuntimeAPI:
                 else:
                     self._reply(404)
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 parts = self.path.split("/")
                 body = self._body()
                 if self.path.endswith(("/response", "/error")) and "/invocation/" in self.path:
