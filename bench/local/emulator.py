@@ -20,6 +20,7 @@ from audio_inference.settings import (
     TABLE_HASH_KEY,
     TABLE_RANGE_KEY,
     UPLOAD_SUFFIX,
+    UPLOAD_VARIANTS,
     VARIANTS,
     upload_prefix,
 )
@@ -95,6 +96,8 @@ class LocalStack:
     bucket: str
     table: str
     model_uri: str
+    model_dir: str = ""
+    """The model folder (what a container image bakes in)."""
     queues: dict[str, str] = field(default_factory=dict)  # variant -> SQS queue URL
 
 
@@ -111,9 +114,14 @@ def create_stack(
     create_table(server.client("dynamodb"), table)
     for name in ("model.onnx", "model.json"):
         s3.upload_file(str(model_dir / name), bucket, f"model/{name}")
-    stack = LocalStack(bucket=bucket, table=table, model_uri=f"s3://{bucket}/model/model.onnx")
+    stack = LocalStack(
+        bucket=bucket,
+        table=table,
+        model_uri=f"s3://{bucket}/model/model.onnx",
+        model_dir=str(model_dir),
+    )
     configs = []
-    for variant in variants:
+    for variant in (v for v in variants if v in UPLOAD_VARIANTS):
         url = sqs.create_queue(QueueName=f"events-{variant}")["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -157,7 +165,9 @@ def handler_env(
 ) -> dict[str, str]:
     """The environment the Pulumi components give a function, pointed at the emulator."""
     from audio_inference.settings import (
+        CONTAINER,
         ENV_ENDPOINT_NAME,
+        ENV_MODEL_DIR,
         ENV_MODEL_S3_URI,
         ENV_PREDICTIONS_TABLE,
         ENV_PREDICTOR,
@@ -167,6 +177,8 @@ def handler_env(
     env = {**server.env(), ENV_PREDICTIONS_TABLE: stack.table, ENV_PREDICTOR: variant}
     if variant == SAGEMAKER:
         env[ENV_ENDPOINT_NAME] = endpoint_name or "audio-endpoint"
+    elif variant == CONTAINER:  # baked into the image: a folder, no S3 download
+        env[ENV_MODEL_DIR] = stack.model_dir
     else:
         env[ENV_MODEL_S3_URI] = stack.model_uri
     return env

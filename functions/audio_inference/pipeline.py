@@ -8,9 +8,12 @@ Lambda's own retries and the on-failure destination keep the event.
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,28 +104,79 @@ class Pipeline:
             return False
 
     def process(self, obj: S3Object, request_id: str, cold: bool) -> dict[str, Any]:
-        """Read, classify and store one object; return what was logged."""
-        timings: dict[str, float] = {}
-        item: dict[str, Any] = {
-            TABLE_HASH_KEY: obj.uri,
+        """Read, classify and store one uploaded object; return what was logged."""
+        item = self._item(obj.uri, request_id, cold)
+        item.update(
+            bucket=obj.bucket,
+            key=obj.key,
+            version_id=obj.version_id,
+            sequencer=obj.sequencer,
+            event_time=obj.event_time,
+        )
+        record, _ = self._classify_and_store(item, lambda: self.reader.read(obj), "download")
+        return record
+
+    def handle_http(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        """A function URL request (payload format 2.0): POST raw audio, get the prediction.
+
+        The result is stored like an upload's, under ``https://<host>/requests/<id>``;
+        bad input answers 4xx with the same error text an error item carries.
+        """
+        request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
+        cold, self.cold = self.cold, False
+        http = event.get("requestContext", {}).get("http", {})
+        host = event.get("requestContext", {}).get("domainName", "localhost")
+        name = f"https://{host}/requests/{request_id}"
+        if http.get("method", "POST") != "POST":
+            return _http(405, {"error": f"{name}: POST raw audio (audio/wav) to this URL"})
+        body = event.get("body") or ""
+        try:
+            data = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+        except ValueError:
+            return _http(400, {"error": f"{name}: the body is not valid base64"})
+        if len(data) > self.reader.max_bytes:
+            return _http(
+                413,
+                {
+                    "object": name,
+                    "error": f"{name}: the body is {len(data) / 1e6:.1f} MB, over the "
+                    f"{self.reader.max_bytes / 1e6:.1f} MB limit (MAX_OBJECT_BYTES)",
+                },
+            )
+        item = self._item(name, request_id, cold)
+        item.update(sequencer=f"t{_now()}", event_time=_iso(event))
+        try:
+            record, item = self._classify_and_store(item, lambda: data, "receive")
+        except (ClientError, BotoCoreError, EndpointError) as exc:
+            logger.error("request failed", exc_info=True, extra={"object": name})
+            return _http(503, {"object": name, "error": f"{name}: {exc}; send it again"})
+        answer = {k: item.get(k) for k in ("object", "status", "label", "scores", "error")}
+        answer.update(model_sha256=item.get("model_sha256"), timings_ms=record["timings_ms"])
+        return _http(200 if item["status"] == "ok" else 400, answer)
+
+    def _item(self, name: str, request_id: str, cold: bool) -> dict[str, Any]:
+        return {
+            TABLE_HASH_KEY: name,
             TABLE_RANGE_KEY: self.predictor,
-            "bucket": obj.bucket,
-            "key": obj.key,
-            "version_id": obj.version_id,
-            "sequencer": obj.sequencer,
-            "event_time": obj.event_time,
             "request_id": request_id,
             "environment_id": self.environment_id,
             "cold_start": cold,
             "model_sha256": self.model_sha256,
         }
+
+    def _classify_and_store(
+        self, item: dict[str, Any], fetch: Callable[[], bytes], fetch_timing: str
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Fetch the bytes, classify, write the item; return (log record, item)."""
+        name = item[TABLE_HASH_KEY]
+        timings: dict[str, float] = {}
         started = time.perf_counter()
         try:
-            data = self.reader.read(obj)
-            timings["download"] = round((time.perf_counter() - started) * 1000, 3)
-            result = self.classifier.classify(data, obj.uri)
+            data = fetch()
+            timings[fetch_timing] = round((time.perf_counter() - started) * 1000, 3)
+            result = self.classifier.classify(data, name)
         except AudioError as exc:
-            timings.setdefault("download", round((time.perf_counter() - started) * 1000, 3))
+            timings.setdefault(fetch_timing, round((time.perf_counter() - started) * 1000, 3))
             item.update(status="error", error=str(exc))
         else:
             timings.update(result.timings_ms)
@@ -139,15 +193,34 @@ class Pipeline:
         store_started = time.perf_counter()
         stored = self.store.put(item)
         timings["store"] = round((time.perf_counter() - store_started) * 1000, 3)
-        outcome = item["status"] if stored else "duplicate"
         record = {
-            "object": obj.uri,
+            "object": name,
             "predictor": self.predictor,
-            "status": outcome,
+            "status": item["status"] if stored else "duplicate",
             "label": item.get("label"),
             "error": item.get("error"),
-            "cold_start": cold,
+            "cold_start": item["cold_start"],
             "timings_ms": timings,
         }
         logger.info("record processed", extra=record)
-        return record
+        return record, item
+
+
+def _http(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(body),
+    }
+
+
+def _iso(event: dict[str, Any]) -> str:
+    """The request's arrival time as ISO 8601 (function URLs give epoch milliseconds)."""
+    epoch = event.get("requestContext", {}).get("timeEpoch")
+    if not isinstance(epoch, (int, float)):
+        return _now()
+    return (
+        datetime.fromtimestamp(epoch / 1000, UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )

@@ -17,7 +17,7 @@ from . import endpoint
 from .core import LocalClassifier
 from .model import OnnxModel
 from .pipeline import Pipeline
-from .settings import ENV_MODEL_S3_URI, ConfigError, Settings
+from .settings import ENV_MODEL_DIR, ENV_MODEL_S3_URI, ConfigError, Settings
 from .storage import FailureQueue, PredictionStore, S3Reader
 
 # Standard retry mode backs off on throttling and 5xx; connect/read timeouts
@@ -63,6 +63,17 @@ def load_model_from_s3(s3: Any, uri: str) -> OnnxModel:
         ) from None
 
 
+def load_model_from_dir(folder: str) -> OnnxModel:
+    """Load ``model.onnx`` and ``model.json`` from a folder; fail with a clear message."""
+    try:
+        return OnnxModel.from_dir(folder)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot load the model from {ENV_MODEL_DIR}={folder}: {exc}. Rebuild the image "
+            "with model.onnx and model.json in that folder, or fix MODEL_DIR."
+        ) from None
+
+
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     """Build the pipeline for the configured predictor (model in-process or endpoint)."""
     settings = settings or Settings.from_env()
@@ -78,8 +89,11 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
         runtime = client("sagemaker-runtime", endpoint.client_config(settings.function_timeout_s))
         classifier = endpoint.EndpointClassifier(runtime, settings.endpoint_name)
         return Pipeline(settings.predictor, reader, store, classifier, failures=failures)
-    assert settings.model_s3_uri  # Settings.from_env guarantees it for in-process predictors
-    model = load_model_from_s3(s3, settings.model_s3_uri)
+    if settings.model_dir:  # baked into the container image: no download on the cold path
+        model = load_model_from_dir(settings.model_dir)
+    else:
+        assert settings.model_s3_uri  # Settings.from_env guarantees one of the two
+        model = load_model_from_s3(s3, settings.model_s3_uri)
     return Pipeline(
         settings.predictor,
         reader,

@@ -28,13 +28,23 @@ ENV_FAILURE_QUEUE_URL = "FAILURE_QUEUE_URL"
 STANDARD = "standard"
 SNAPSTART = "snapstart"
 SAGEMAKER = "sagemaker"
-VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER)
+CONTAINER = "container"  # container-image Lambda, model baked into the image
+HTTP = "http"  # standard Lambda behind a function URL: POST audio, get the prediction back
+VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER, CONTAINER, HTTP)
+# Variants triggered by S3 uploads (the others answer HTTP requests).
+UPLOAD_VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER, CONTAINER)
+# Variants that may keep provisioned concurrency (SnapStart cannot be combined with it).
+PROVISIONABLE: tuple[str, ...] = (STANDARD, SAGEMAKER, CONTAINER, HTTP)
+# Where the container image keeps the model (the image's /opt/model).
+IMAGE_MODEL_DIR = "/opt/model"
 
 # Entry point of each variant inside the function package.
 HANDLERS = {
     STANDARD: "standard_handler.handler",
     SNAPSTART: "snapstart_handler.handler",
     SAGEMAKER: "sagemaker_proxy_handler.handler",
+    CONTAINER: "standard_handler.handler",
+    HTTP: "http_handler.handler",
 }
 
 # Predictions table key schema: one item per (object, predictor).
@@ -65,7 +75,8 @@ DEFAULT_MAX_AUDIO_SECONDS = 30.0
 
 
 def upload_prefix(variant: str) -> str:
-    """Return the S3 key prefix whose uploads trigger ``variant``."""
+    """Return the S3 key prefix whose uploads trigger ``variant`` (the http variant's requests
+    are stored under ``https://<url host>/requests/<id>`` instead)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
     return f"{UPLOAD_ROOT}{variant}/"
@@ -88,6 +99,7 @@ class Settings:
     predictor: str
     model_s3_uri: str | None = None
     endpoint_name: str | None = None
+    model_dir: str | None = None
     max_object_bytes: int = DEFAULT_MAX_OBJECT_BYTES
     max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS
     function_timeout_s: float = DEFAULT_TIMEOUT_SECONDS
@@ -127,6 +139,7 @@ class Settings:
             predictor=predictor,
             model_s3_uri=env.get(ENV_MODEL_S3_URI) or None,
             endpoint_name=env.get(ENV_ENDPOINT_NAME) or None,
+            model_dir=env.get(ENV_MODEL_DIR) or None,
             max_object_bytes=int(number(ENV_MAX_OBJECT_BYTES, DEFAULT_MAX_OBJECT_BYTES, int)),
             max_audio_seconds=float(
                 number(ENV_MAX_AUDIO_SECONDS, DEFAULT_MAX_AUDIO_SECONDS, float)
@@ -136,6 +149,6 @@ class Settings:
         )
         if predictor == SAGEMAKER:
             required(ENV_ENDPOINT_NAME)
-        else:
-            required(ENV_MODEL_S3_URI)
+        elif not settings.model_dir:
+            required(ENV_MODEL_S3_URI)  # or MODEL_DIR: a model baked into the image
         return settings

@@ -253,3 +253,60 @@ def test_snapstart_hooks_prime_and_refresh(aws):
     b = get_item(server, stack, "incoming/snapstart/b.wav", SNAPSTART)
     assert a["status"] == b["status"] == "ok" and a["cold_start"] and b["cold_start"]
     assert a["environment_id"] != b["environment_id"]
+
+
+def url_event(body: bytes, method: str = "POST") -> dict:
+    """A function URL request as Lambda delivers it (payload format 2.0, binary body in base64)."""
+    import base64
+
+    return {
+        "version": "2.0",
+        "rawPath": "/",
+        "headers": {"content-type": "audio/wav"},
+        "requestContext": {
+            "domainName": "abc123.lambda-url.us-east-1.on.aws",
+            "http": {"method": method, "path": "/"},
+            "requestId": "r-1",
+            "timeEpoch": 1764000000000,
+        },
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }
+
+
+def test_http_entry_answers_and_stores_the_same_item(aws):
+    server, stack = aws
+    previous = apply_env(handler_env(server, stack, "http"))
+    try:
+        module = load_handler("http_handler")
+        ok = module.handler(url_event(wav_bytes(tone())), Context("req-http"))
+        bad = module.handler(url_event(b"not audio" * 100), Context("req-bad"))
+        wrong = module.handler(url_event(b"", method="GET"), Context("req-get"))
+    finally:
+        restore_env(previous)
+    body = json.loads(ok["body"])
+    assert ok["statusCode"] == 200 and body["label"] in {"tone", "chirp", "noise", "pulses"}
+    assert body["object"] == "https://abc123.lambda-url.us-east-1.on.aws/requests/req-http"
+    assert body["model_sha256"] and "inference" in body["timings_ms"]
+    items = {i["object"]: i for i in all_items(server, stack)}
+    assert items[body["object"]]["status"] == "ok" and items[body["object"]]["predictor"] == "http"
+    assert items[body["object"]]["event_time"].startswith("2025-11-24T")
+    error = json.loads(bad["body"])
+    assert bad["statusCode"] == 400 and "not a readable WAV" in error["error"]
+    assert items[error["object"]]["error"] == error["error"]  # the same text as the item
+    assert wrong["statusCode"] == 405
+
+
+def test_container_variant_loads_the_baked_model_without_s3(aws, model_dir):
+    server, stack = aws
+    env = handler_env(server, stack, "container")
+    assert "MODEL_S3_URI" not in env and env["MODEL_DIR"] == str(model_dir)
+    previous = apply_env(env)
+    try:
+        module = load_handler("standard_handler")
+        event = upload(server, stack, "container", "c.wav", wav_bytes(tone()))
+        module.handler(event, Context())
+    finally:
+        restore_env(previous)
+    item = get_item(server, stack, "incoming/container/c.wav", "container")
+    assert item["status"] == "ok" and item["predictor"] == "container"
