@@ -6,12 +6,21 @@ function archive, a failure queue, and for each variant in ``variants``:
 - ``standard``  an InferenceLambda triggered by uploads under incoming/standard/
 - ``snapstart`` a SnapStartLambda (alias ``live``) for incoming/snapstart/
 - ``sagemaker`` a SageMakerEndpoint with its 128 MB proxy for incoming/sagemaker/
+- ``container`` a ContainerLambda (image with the model baked in) for incoming/container/
+- ``http``      an InferenceLambda behind a function URL (AWS_IAM): POST audio, get the answer
+
+Variants in ``provisionedConcurrency`` keep that many environments initialized
+behind alias ``live``.
 """
+
+import dataclasses
 
 import pulumi
 import pulumi_aws as aws
 
 from components import (
+    ContainerLambda,
+    ContainerLambdaArgs,
     InferenceLambda,
     InferenceLambdaArgs,
     SageMakerEndpoint,
@@ -25,6 +34,7 @@ from components._packaging import build_package
 from components.config import from_pulumi
 
 SAGEMAKER, SNAPSTART, STANDARD = settings.SAGEMAKER, settings.SNAPSTART, settings.STANDARD
+CONTAINER, HTTP = settings.CONTAINER, settings.HTTP
 
 config = from_pulumi(pulumi.Config())
 package = build_package(config.architecture)
@@ -56,8 +66,8 @@ def function_args(predictor: str, memory_size_mb: int) -> InferenceLambdaArgs:
         failure_queue_arn=storage.failure_queue_arn,
         failure_queue_url=storage.failure_queue_url,
         account_id=identity.account_id,
-        model_s3_uri=None if predictor == SAGEMAKER else storage.model_s3_uri,
-        model_object_arns=[] if predictor == SAGEMAKER else storage.model_object_arns,
+        model_s3_uri=None if predictor in (SAGEMAKER, CONTAINER) else storage.model_s3_uri,
+        model_object_arns=[] if predictor in (SAGEMAKER, CONTAINER) else storage.model_object_arns,
         memory_size_mb=memory_size_mb,
         architecture=config.architecture,
         timeout_seconds=config.timeout_seconds,
@@ -65,6 +75,8 @@ def function_args(predictor: str, memory_size_mb: int) -> InferenceLambdaArgs:
         max_object_bytes=config.max_object_mb * 1024 * 1024,
         max_audio_seconds=config.max_audio_seconds,
         log_retention_days=config.log_retention_days,
+        provisioned_concurrency=config.provisioned_concurrency.get(predictor, 0),
+        function_url=predictor == HTTP,
         tags=config.tags,
     )
 
@@ -79,6 +91,18 @@ if SNAPSTART in config.variants:
     functions[SNAPSTART] = SnapStartLambda(
         "snapstart", function_args(SNAPSTART, config.lambda_memory_mb)
     )
+if CONTAINER in config.variants:
+    base = function_args(CONTAINER, config.lambda_memory_mb)
+    functions[CONTAINER] = ContainerLambda(
+        "container",
+        ContainerLambdaArgs(
+            **{f.name: getattr(base, f.name) for f in dataclasses.fields(base)},
+            model_dir=config.model_dir,
+            force_delete_repository=config.force_destroy_bucket,
+        ),
+    )
+if HTTP in config.variants:
+    functions[HTTP] = InferenceLambda("http", function_args(HTTP, config.lambda_memory_mb))
 if SAGEMAKER in config.variants:
     endpoint = SageMakerEndpoint(
         "sagemaker",
@@ -113,8 +137,11 @@ aws.s3.BucketNotification(
             "filter_suffix": settings.UPLOAD_SUFFIX,
         }
         for fn in functions.values()
+        if fn.upload_prefix
     ],
-    opts=pulumi.ResourceOptions(depends_on=[fn.invoke_permission for fn in functions.values()]),
+    opts=pulumi.ResourceOptions(
+        depends_on=[fn.invoke_permission for fn in functions.values() if fn.invoke_permission]
+    ),
 )
 
 pulumi.export("region", region.region)
@@ -123,14 +150,20 @@ pulumi.export("table_name", storage.table_name)
 pulumi.export("failure_queue_url", storage.failure_queue_url)
 pulumi.export("model_s3_uri", storage.model_s3_uri)
 pulumi.export("model_sha256", storage.model_sha256)
-pulumi.export("variants", list(functions))
+pulumi.export("variants", [v for v in settings.VARIANTS if v in functions])
 pulumi.export("architecture", config.architecture)
 pulumi.export("lambda_memory_mb", config.lambda_memory_mb)
 pulumi.export("memory_mb", {v: fn.memory_size_mb for v, fn in functions.items()})
 pulumi.export("timeout_seconds", config.timeout_seconds)
-pulumi.export("upload_prefixes", {v: fn.upload_prefix for v, fn in functions.items()})
+pulumi.export(
+    "upload_prefixes", {v: fn.upload_prefix for v, fn in functions.items() if fn.upload_prefix}
+)
+pulumi.export("provisioned_concurrency", config.provisioned_concurrency)
+pulumi.export("target_arns", {v: fn.target_arn for v, fn in functions.items()})
 pulumi.export("function_names", {v: fn.function_name for v, fn in functions.items()})
 pulumi.export("log_group_names", {v: fn.log_group_name for v, fn in functions.items()})
+if HTTP in functions:
+    pulumi.export("function_urls", {HTTP: functions[HTTP].function_url})
 if SNAPSTART in functions:
     pulumi.export("snapstart_alias_arn", functions[SNAPSTART].target_arn)
     pulumi.export("snapstart_alias_name", SnapStartLambda.alias_name)

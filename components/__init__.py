@@ -7,6 +7,7 @@ drift apart.
 
 from audio_inference import settings
 
+from .container_lambda import ContainerLambda, ContainerLambdaArgs
 from .inference_lambda import InferenceLambda, InferenceLambdaArgs
 from .sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
 from .snapstart_lambda import SnapStartLambda, SnapStartLambdaArgs
@@ -14,6 +15,8 @@ from .storage import Storage, StorageArgs
 
 __all__ = [
     "settings",
+    "ContainerLambda",
+    "ContainerLambdaArgs",
     "InferenceLambda",
     "InferenceLambdaArgs",
     "SageMakerEndpoint",

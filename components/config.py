@@ -18,6 +18,7 @@ from audio_inference.settings import (
     LAMBDA_MEMORY_MB,
     LAMBDA_TIMEOUT_SECONDS,
     MAX_PAYLOAD_BYTES,
+    PROVISIONABLE,
     SAGEMAKER,
     SERVERLESS_MAX_CONCURRENCY,
     SERVERLESS_MEMORY_MB,
@@ -65,6 +66,7 @@ class StackConfig:
     max_audio_seconds: int
     log_retention_days: int
     force_destroy_bucket: bool
+    provisioned_concurrency: dict[str, int] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     region: str | None = None
 
@@ -240,6 +242,25 @@ def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
                 f"modelPath: {needed} does not exist; run `make model` (python -m model_build) "
                 "or point modelPath at an exported model.onnx with model.json beside it"
             )
+    provisioned = value("provisionedConcurrency") or {}
+    if not isinstance(provisioned, dict):
+        raise StackConfigError(
+            f"provisionedConcurrency={provisioned!r} must be a map of variant to count; "
+            "set entries with `pulumi config set --path provisionedConcurrency.http 2`"
+        )
+    for variant, count in provisioned.items():
+        if variant == SNAPSTART:
+            raise StackConfigError(
+                "provisionedConcurrency.snapstart: SnapStart cannot be combined with provisioned "
+                "concurrency; use it on standard, container or http, "
+                "`pulumi config rm --path provisionedConcurrency.snapstart`"
+            )
+        if variant not in PROVISIONABLE or variant not in variants:
+            raise StackConfigError(
+                f"provisionedConcurrency.{variant}: {variant!r} is not a deployed variant that "
+                f"can keep provisioned concurrency ({', '.join(PROVISIONABLE)} in variants)"
+            )
+        _int_range(f"provisionedConcurrency.{variant}", count, 0, 1000, 1)
     tags = value("tags") or {}
     if not isinstance(tags, dict):
         raise StackConfigError(
@@ -276,5 +297,6 @@ def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
         max_audio_seconds=_int_range("maxAudioSeconds", value("maxAudioSeconds"), 1, 600, 30),
         log_retention_days=retention,
         force_destroy_bucket=bool(value("forceDestroyBucket")),
+        provisioned_concurrency={str(k): int(v) for k, v in provisioned.items() if v},
         tags={str(k): str(v) for k, v in tags.items()},
     )

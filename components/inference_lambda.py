@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 from audio_inference.endpoint import minimum_timeout_seconds
 from audio_inference.settings import (
+    CONTAINER,
     DEFAULT_LAMBDA_MEMORY_MB,
     DEFAULT_MAX_OBJECT_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
@@ -24,6 +25,7 @@ from audio_inference.settings import (
     LAMBDA_MEMORY_MB,
     LAMBDA_TIMEOUT_SECONDS,
     SAGEMAKER,
+    UPLOAD_VARIANTS,
     VARIANTS,
     upload_prefix,
 )
@@ -31,6 +33,8 @@ from audio_inference.settings import (
 from . import _iam
 
 TYPE_PREFIX = "audio-inference-kit:index"
+LIVE = "live"
+"""The alias triggers invoke when a function publishes versions (SnapStart, provisioned)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,6 +80,11 @@ class InferenceLambdaArgs:
     log_retention_days: int = 7
     maximum_retry_attempts: int = 2
     """Lambda's async retries before the event goes to the failure queue."""
+    provisioned_concurrency: int = 0
+    """Environments kept initialized (billed while configured); > 0 publishes versions and
+    puts them behind alias ``live``, which every trigger then invokes."""
+    function_url: bool = False
+    """Add a function URL with AWS_IAM auth (the http variant's entry)."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -86,6 +95,18 @@ class Entry:
     target_arn: pulumi.Output[str]
     qualifier: str | None
     resource: pulumi.Resource
+
+
+def live_alias(parent: pulumi.Resource, name: str, function: aws.lambda_.Function) -> Entry:
+    """Alias ``live`` on the version this deployment published."""
+    alias = aws.lambda_.Alias(
+        f"{name}-alias",
+        name=LIVE,
+        function_name=function.name,
+        function_version=function.version,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return Entry(alias.arn, LIVE, alias)
 
 
 class InferenceLambda(pulumi.ComponentResource):
@@ -107,8 +128,10 @@ class InferenceLambda(pulumi.ComponentResource):
     """Execution role ARN."""
     log_group_name: pulumi.Output[str]
     """Log group holding the function's JSON logs and REPORT lines."""
-    upload_prefix: str
-    """Uploads under this prefix trigger the function."""
+    upload_prefix: str | None
+    """Uploads under this prefix trigger the function (None: an HTTP-only variant)."""
+    function_url: pulumi.Output[str] | None
+    """The function URL (AWS_IAM auth), for the http variant."""
     memory_size_mb: int
     """Configured memory (exported per variant, so benchmarks price what is deployed)."""
 
@@ -118,7 +141,9 @@ class InferenceLambda(pulumi.ComponentResource):
         self.validate(args)
         super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.upload_prefix = upload_prefix(args.predictor)
+        self.args = args
+        uploads = args.predictor in UPLOAD_VARIANTS
+        self.upload_prefix = upload_prefix(args.predictor) if uploads else None
         self.memory_size_mb = args.memory_size_mb
 
         log_group = aws.cloudwatch.LogGroup(
@@ -136,7 +161,7 @@ class InferenceLambda(pulumi.ComponentResource):
         )
         statements = (
             _iam.logs_write(log_group.arn)
-            + _iam.s3_read(args.bucket_arn, self.upload_prefix)
+            + (_iam.s3_read(args.bucket_arn, self.upload_prefix) if self.upload_prefix else [])
             + _iam.dynamodb_put(args.table_arn)
             + _iam.sqs_send(args.failure_queue_arn)
         )
@@ -162,13 +187,9 @@ class InferenceLambda(pulumi.ComponentResource):
 
         function = aws.lambda_.Function(
             f"{name}-fn",
-            runtime="python3.12",
             architectures=[args.architecture],
-            handler=HANDLERS[args.predictor],
             role=role.arn,
-            s3_bucket=args.code_bucket,
-            s3_key=args.code_key,
-            code_sha256=args.code_sha256,
+            **self.code_options(name, args),
             memory_size=args.memory_size_mb,
             timeout=args.timeout_seconds,
             ephemeral_storage={"size": args.ephemeral_storage_mb},
@@ -196,17 +217,29 @@ class InferenceLambda(pulumi.ComponentResource):
             destination_config={"on_failure": {"destination": args.failure_queue_arn}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[entry.resource]),
         )
-        self.invoke_permission = aws.lambda_.Permission(
-            f"{name}-s3-invoke",
-            action="lambda:InvokeFunction",
-            function=function.name,
-            principal="s3.amazonaws.com",
-            source_arn=args.bucket_arn,
-            source_account=args.account_id,
-            qualifier=entry.qualifier,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry.resource]),
-        )
+        self.invoke_permission: aws.lambda_.Permission | None = None
         """Permission S3 needs; the bucket notification must depend on it."""
+        if self.upload_prefix:
+            self.invoke_permission = aws.lambda_.Permission(
+                f"{name}-s3-invoke",
+                action="lambda:InvokeFunction",
+                function=function.name,
+                principal="s3.amazonaws.com",
+                source_arn=args.bucket_arn,
+                source_account=args.account_id,
+                qualifier=entry.qualifier,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry.resource]),
+            )
+        self.function_url = None
+        if args.function_url:
+            url = aws.lambda_.FunctionUrl(
+                f"{name}-url",
+                function_name=function.name,
+                qualifier=entry.qualifier,
+                authorization_type="AWS_IAM",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry.resource]),
+            )
+            self.function_url = url.function_url
 
         self.target_arn = entry.target_arn
         self.function_name = function.name
@@ -225,9 +258,19 @@ class InferenceLambda(pulumi.ComponentResource):
             }
         )
 
+    def code_options(self, name: str, args: InferenceLambdaArgs) -> dict[str, Any]:
+        """Where the code comes from: the shared zip in S3, on the python3.12 runtime."""
+        return {
+            "runtime": "python3.12",
+            "handler": HANDLERS[args.predictor],
+            "s3_bucket": args.code_bucket,
+            "s3_key": args.code_key,
+            "code_sha256": args.code_sha256,
+        }
+
     def publish_options(self) -> dict[str, Any]:
-        """Extra Function arguments; $LATEST is enough for a standard function."""
-        return {}
+        """Publish versions only for provisioned concurrency (it needs a version or alias)."""
+        return {"publish": True} if self.args.provisioned_concurrency else {}
 
     def ready_before_publish(
         self, name: str, policy: aws.iam.RolePolicy, document: pulumi.Output[str]
@@ -236,8 +279,18 @@ class InferenceLambda(pulumi.ComponentResource):
         return [policy]
 
     def entry(self, name: str, function: aws.lambda_.Function) -> Entry:
-        """What S3 invokes; the function itself (``$LATEST``)."""
-        return Entry(function.arn, None, function)
+        """What triggers invoke: ``$LATEST``, or alias ``live`` with provisioned concurrency."""
+        if not self.args.provisioned_concurrency:
+            return Entry(function.arn, None, function)
+        entry = live_alias(self, name, function)
+        config = aws.lambda_.ProvisionedConcurrencyConfig(
+            f"{name}-provisioned",
+            function_name=function.name,
+            qualifier=LIVE,
+            provisioned_concurrent_executions=self.args.provisioned_concurrency,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry.resource]),
+        )
+        return Entry(entry.target_arn, LIVE, config)
 
     @staticmethod
     def validate(args: InferenceLambdaArgs) -> None:
@@ -263,5 +316,9 @@ class InferenceLambda(pulumi.ComponentResource):
                     f"one endpoint call may take {minimum_timeout_seconds()} s "
                     "(60 s for the container, room for a serverless cold start)"
                 )
-        elif args.model_s3_uri is None or not args.model_object_arns:
+        elif args.predictor != CONTAINER and (
+            args.model_s3_uri is None or not args.model_object_arns
+        ):
             raise ValueError(f"{args.predictor} needs model_s3_uri and model_object_arns")
+        if args.provisioned_concurrency < 0:
+            raise ValueError(f"provisioned_concurrency={args.provisioned_concurrency} must be >= 0")

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_docker_build as docker_build
 from audio_inference.settings import SAGEMAKER, SERVERLESS_MEMORY_MB
 
 from . import _iam
+from ._images import push_image
 from ._packaging import ROOT, build_model_archive
 from .inference_lambda import TYPE_PREFIX, InferenceLambda, InferenceLambdaArgs
 
@@ -61,15 +60,6 @@ def endpoint_name(project: str, stack: str, mode: str) -> str:
     return f"{raw[: ENDPOINT_NAME_MAX - 9].rstrip('-')}-{digest}"
 
 
-def relative_to_cwd(path: Path) -> str:
-    """``path`` relative to where Pulumi runs the program (the project folder).
-
-    Absolute paths would make the same code in another checkout a different
-    build input: a new image and a 10-minute endpoint update for nothing.
-    """
-    return os.path.relpath(path)
-
-
 class SageMakerEndpoint(pulumi.ComponentResource):
     """A real-time (or serverless) endpoint serving the shared code, plus its proxy Lambda."""
 
@@ -104,27 +94,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
-        token = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id)
-        image = docker_build.Image(
-            f"{name}-image",
-            context={"location": relative_to_cwd(ROOT)},
-            dockerfile={"location": relative_to_cwd(DOCKERFILE)},
-            platforms=[docker_build.Platform.LINUX_AMD64],
-            # SageMaker's CreateModel rejects OCI manifests ("Unsupported manifest media
-            # type"), BuildKit's default since 0.31: export with Docker media types.
-            push=False,
-            exports=[{"registry": {"oci_media_types": False, "push": True}}],
-            tags=[pulumi.Output.concat(repository.repository_url, ":latest")],
-            registries=[
-                {
-                    "address": repository.repository_url,
-                    "username": token.user_name,
-                    "password": token.password,
-                }
-            ],
-            opts=child,
-        )
-        image_uri = pulumi.Output.concat(repository.repository_url, "@", image.digest)
+        _, image_uri = push_image(f"{name}-image", repository, DOCKERFILE, opts=child)
 
         archive, digest = build_model_archive(args.model_dir)
         model_data = aws.s3.BucketObjectv2(

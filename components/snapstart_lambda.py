@@ -9,12 +9,19 @@ import pulumi_aws as aws
 import pulumiverse_time as time
 from audio_inference.settings import SAGEMAKER, SNAPSTART_EPHEMERAL_STORAGE_MB
 
-from .inference_lambda import TYPE_PREFIX, Entry, InferenceLambda, InferenceLambdaArgs
+from .inference_lambda import (
+    LIVE,
+    TYPE_PREFIX,
+    Entry,
+    InferenceLambda,
+    InferenceLambdaArgs,
+    live_alias,
+)
 
 SnapStartLambdaArgs = InferenceLambdaArgs
 """Same inputs as InferenceLambda; SnapStart's constraints are checked on top."""
 
-ALIAS_NAME = "live"
+ALIAS_NAME = LIVE
 # IAM is eventually consistent; publishing runs init (which reads the model from
 # S3) at once, so a policy written a moment earlier may not apply yet. AWS gives
 # no bound; 20 s covers the delays reported in practice.
@@ -54,15 +61,9 @@ class SnapStartLambda(InferenceLambda):
 
     def entry(self, name: str, function: aws.lambda_.Function) -> Entry:
         """Alias ``live`` on the version this deployment published."""
-        alias = aws.lambda_.Alias(
-            f"{name}-alias",
-            name=ALIAS_NAME,
-            function_name=function.name,
-            function_version=function.version,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.alias_arn = alias.arn
-        return Entry(alias.arn, ALIAS_NAME, alias)
+        entry = live_alias(self, name, function)
+        self.alias_arn = entry.target_arn
+        return entry
 
     @staticmethod
     def validate(args: InferenceLambdaArgs) -> None:
@@ -77,3 +78,5 @@ class SnapStartLambda(InferenceLambda):
             raise ValueError(
                 "SnapStart is for the model-in-function variants, not the sagemaker proxy"
             )
+        if args.provisioned_concurrency:
+            raise ValueError("SnapStart cannot be combined with provisioned concurrency (AWS)")

@@ -23,12 +23,20 @@ from components.config import StackConfigError
 pytestmark = pytest.mark.infra
 
 FN = "aws:lambda/function:Function"
-SUBSETS = [list(c) for n in (1, 2, 3) for c in itertools.combinations(VARIANTS, n)]
+ORIGINAL = ("standard", "snapstart", "sagemaker")
+SUBSETS = [list(c) for n in (1, 2, 3) for c in itertools.combinations(ORIGINAL, n)] + [
+    ["container"],
+    ["http"],
+    list(VARIANTS),
+]
 FUNCTION_NAME = {
     "standard": "standard-fn",
     "snapstart": "snapstart-fn",
     "sagemaker": "sagemaker-proxy-fn",
+    "container": "container-fn",
+    "http": "http-fn",
 }
+UPLOADS = ("standard", "snapstart", "sagemaker", "container")
 
 
 @pytest.mark.parametrize("variants", SUBSETS, ids=["+".join(s) for s in SUBSETS])
@@ -38,27 +46,35 @@ def test_each_variant_subset_creates_exactly_its_resources(run_stack, variants):
     assert set(functions) == {FUNCTION_NAME[v] for v in variants}
     for variant in variants:
         fn = functions[FUNCTION_NAME[variant]]
-        assert fn["runtime"] == "python3.12", variant
-        assert fn["handler"] == HANDLERS[variant], variant
+        if variant == "container":  # code and model in the image; its CMD names the handler
+            assert fn["packageType"] == "Image" and "@sha256:" in fn["imageUri"]
+            assert "runtime" not in fn and "s3Key" not in fn
+        else:
+            assert fn["runtime"] == "python3.12", variant
+            assert fn["handler"] == HANDLERS[variant], variant
         env = fn["environment"]["variables"]
         assert env[ENV_PREDICTOR] == variant and ENV_PREDICTIONS_TABLE in env
         assert (ENV_ENDPOINT_NAME in env) == (variant == "sagemaker")
-        assert (ENV_MODEL_S3_URI in env) == (variant != "sagemaker")
+        assert (ENV_MODEL_S3_URI in env) == (variant not in ("sagemaker", "container"))
         assert fn["loggingConfig"]["logFormat"] == "JSON"
     has_endpoint = "sagemaker" in variants
     assert bool(run.mocks.of_type("aws:sagemaker/endpoint:Endpoint")) == has_endpoint
-    assert bool(run.mocks.of_type("docker-build:index:Image")) == has_endpoint
+    images = len(run.mocks.of_type("docker-build:index:Image"))
+    assert images == has_endpoint + ("container" in variants)
     assert bool(run.mocks.of_type("aws:lambda/alias:Alias")) == ("snapstart" in variants)
-    assert len(run.mocks.of_type("aws:lambda/permission:Permission")) == len(variants)
+    uploads = [v for v in variants if v in UPLOADS]
+    assert len(run.mocks.of_type("aws:lambda/permission:Permission")) == len(uploads)
     assert len(
         run.mocks.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
     ) == len(variants)
+    assert len(run.mocks.of_type("aws:lambda/functionUrl:FunctionUrl")) == ("http" in variants)
     notification = run.mocks.one("aws:s3/bucketNotification:BucketNotification", "uploads")
     prefixes = sorted(f["filterPrefix"] for f in notification["lambdaFunctions"])
-    assert prefixes == sorted(f"incoming/{v}/" for v in variants)
+    assert prefixes == sorted(f"incoming/{v}/" for v in uploads)
     assert all(f["filterSuffix"] == ".wav" for f in notification["lambdaFunctions"])
     assert run.outputs["variants"] == [v for v in VARIANTS if v in variants]
     assert set(run.outputs["function_names"]) == set(variants)
+    assert set(run.outputs["upload_prefixes"]) == set(uploads)
 
 
 def test_defaults_match_the_seed_setup(run_stack):
@@ -284,7 +300,7 @@ def test_outputs_hold_what_the_benchmark_needs(run_stack):
         "architecture",
     ):
         assert key in outputs, key
-    assert outputs["upload_prefixes"] == {v: f"incoming/{v}/" for v in VARIANTS}
+    assert outputs["upload_prefixes"] == {v: f"incoming/{v}/" for v in ORIGINAL}
     assert outputs["region"] == "us-east-1" and outputs["lambda_memory_mb"] == 4096
 
 
@@ -450,3 +466,80 @@ def test_memory_of_every_variant_is_an_output(run_stack):
     outputs = run_stack(lambdaMemoryMb=1769, proxyMemoryMb=256).outputs
     assert outputs["memory_mb"] == {"standard": 1769, "snapstart": 1769, "sagemaker": 256}
     assert outputs["timeout_seconds"] == 90
+
+
+def test_container_lambda_runs_its_own_image_by_digest(run_stack):
+    run = run_stack(variants=["container"], architecture="arm64")
+    image = run.mocks.one("docker-build:index:Image", "container-image")
+    assert image["platforms"] == ["linux/arm64"]  # the function's architecture
+    assert image["exports"] == [{"registry": {"ociMediaTypes": False, "push": True}}]
+    assert image["push"] is False and image["dockerfile"]["location"].endswith(
+        "functions/Dockerfile"
+    )
+    assert set(image["context"]["named"]) == {"model"}  # the model folder, baked in
+    fn = run.mocks.one(FN, "container-fn")
+    assert re.fullmatch(
+        r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[^:@]+@sha256:[0-9a-f]{64}", fn["imageUri"]
+    )
+    assert fn["architectures"] == ["arm64"] and "MODEL_DIR" not in fn["environment"]["variables"]
+    policy = json.loads(
+        run.mocks.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "container-repo-policy")[
+            "policy"
+        ]
+    )
+    assert policy["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert run.outputs["upload_prefixes"] == {"container": "incoming/container/"}
+
+
+def test_container_dockerfile_bakes_the_model_and_runs_the_same_handler():
+    from components._packaging import ROOT
+
+    text = (ROOT / "functions" / "Dockerfile").read_text()
+    assert "FROM public.ecr.aws/lambda/python:3.12" in text
+    assert "COPY --from=model model.onnx model.json /opt/model/" in text
+    assert "ENV MODEL_DIR=/opt/model" in text and 'CMD ["standard_handler.handler"]' in text
+    assert "torch" not in text
+
+
+def test_http_variant_has_an_iam_function_url_and_no_upload_trigger(run_stack):
+    run = run_stack(variants=["http"])
+    url = run.mocks.one("aws:lambda/functionUrl:FunctionUrl", "http-url")
+    assert url["authorizationType"] == "AWS_IAM" and "qualifier" not in url
+    assert run.mocks.of_type("aws:lambda/permission:Permission") == []
+    statements = {s["Sid"] for s in _policies(run)["http-policy"]["Statement"]}
+    assert "ReadUploads" not in statements and "PutPredictions" in statements
+    assert "http" in run.outputs["function_urls"]
+
+
+def test_provisioned_concurrency_sits_on_alias_live(run_stack):
+    run = run_stack(
+        variants=["standard", "http"], provisionedConcurrency={"http": 2, "standard": 1}
+    )
+    for name, count in (("http", 2), ("standard", 1)):
+        fn = run.mocks.one(FN, f"{name}-fn")
+        assert fn["publish"] is True and not fn.get("snapStart")
+        alias = run.mocks.one("aws:lambda/alias:Alias", f"{name}-alias")
+        assert alias["name"] == "live" and alias["functionVersion"] == "3"
+        config = run.mocks.one(
+            "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig",
+            f"{name}-provisioned",
+        )
+        assert config["qualifier"] == "live" and config["provisionedConcurrentExecutions"] == count
+    url = run.mocks.one("aws:lambda/functionUrl:FunctionUrl", "http-url")
+    assert url["qualifier"] == "live"  # the URL reaches the provisioned environments
+    permission = run.mocks.one("aws:lambda/permission:Permission", "standard-s3-invoke")
+    assert permission["qualifier"] == "live"
+    assert run.outputs["provisioned_concurrency"] == {"http": 2, "standard": 1}
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"snapstart": 1}, "SnapStart cannot be combined with provisioned concurrency"),
+        ({"container": 1}, "is not a deployed variant"),
+        ({"http": -1}, "provisionedConcurrency.http=-1 must be an integer"),
+    ],
+)
+def test_provisioned_concurrency_is_checked(run_stack, setting, message):
+    with pytest.raises(StackConfigError, match=message):
+        run_stack(variants=["standard", "snapstart", "http"], provisionedConcurrency=setting)
