@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from audio_inference.settings import (
+    HTTP,
     VARIANTS,
 )
 from rich.console import Console
@@ -33,7 +34,12 @@ def main(args: Any) -> int:
     except StackConfigError as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 2
-    variants = tuple(v for v in VARIANTS if v in args.variants.split(","))
+    variants = tuple(
+        v
+        for v in VARIANTS
+        if v in args.variants.split(",")
+        and (args.entry == "all" or (v == HTTP) == (args.entry == "http"))
+    )
     unknown = set(args.variants.split(",")) - set(VARIANTS)
     if unknown or not variants:
         console.print(
@@ -57,6 +63,7 @@ def main(args: Any) -> int:
         cold_starts=args.cold_starts,
         idle_timeout_s=args.idle_timeout,
         variants=variants,
+        provisioned={v: n for v, n in stack.provisioned_concurrency.items() if v in variants},
         seed=args.seed,
         model_dir=Path(args.model_dir).resolve(),
         samples_dir=Path(args.samples).resolve(),
@@ -151,7 +158,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="seconds before an idle environment is retired (default 2)",
     )
     p.add_argument(
-        "--variants", default="standard,snapstart,sagemaker", help="comma-separated subset"
+        "--variants", default=",".join(VARIANTS), help="comma-separated subset (default: all)"
+    )
+    p.add_argument(
+        "--entry",
+        choices=["all", "s3", "http"],
+        default="all",
+        help="s3: the upload variants; http: the function-URL variant, timed request -> response",
     )
     p.add_argument("--seed", type=int, default=7, help="sample order seed (default 7)")
     p.add_argument(

@@ -53,6 +53,8 @@ class LocalConfig:
     """Share of the handlers' S3 requests answered 503 SlowDown (fault injection)."""
     dynamodb_fault_rate: float = 0.0
     """Share of the handlers' DynamoDB requests answered ThrottlingException (fault injection)."""
+    provisioned: dict[str, int] = field(default_factory=dict)
+    """Provisioned concurrency per variant (from the stack settings): environments started before traffic."""
     burst: int = 0
     """Upload this many objects per variant at once instead of the paced schedule."""
 

@@ -52,11 +52,14 @@ class FunctionEmulator:
             for env in [
                 e
                 for e in self.pool
-                if e.dead or (not e.busy and now - e.last_used > self.cfg.idle_timeout_s)
+                if e.dead
+                or (
+                    not e.busy and not e.provisioned and now - e.last_used > self.cfg.idle_timeout_s
+                )
             ]:
                 self.pool.remove(env)
                 env.stop()
-            for env in self.pool:
+            for env in sorted(self.pool, key=lambda e: not e.provisioned):  # provisioned first
                 if not env.busy:
                     env.busy = True
                     return env, False
@@ -113,10 +116,24 @@ class FunctionEmulator:
             env.busy = False
             env.last_used = time.monotonic()
 
-    def invoke(self, event: dict) -> list[dict]:
-        """Asynchronous invoke semantics: a failed invocation is retried after Lambda's delays."""
+    def prewarm(self, count: int) -> None:
+        """Provisioned concurrency: ``count`` environments initialized before any traffic.
+
+        They never retire, and an invocation they serve is not a cold start.
+        """
+        for _ in range(count):
+            acquired = self._acquire()
+            if acquired is None:
+                return
+            env, _ = acquired
+            env.provisioned = True
+            env.busy = False
+            env.last_used = time.monotonic()
+
+    def invoke(self, event: dict, retries: bool = True) -> list[dict]:
+        """Invoke; asynchronously (retries) a failed invocation is retried after Lambda's delays."""
         attempts: list[dict] = []
-        for delay in (0.0, *self.cfg.retry_delays_s):
+        for delay in (0.0, *(self.cfg.retry_delays_s if retries else ())):
             time.sleep(delay)
             try:
                 attempt = self._run_once(event)

@@ -24,9 +24,11 @@ from typing import Any
 
 from audio_inference.events import s3_objects
 from audio_inference.settings import (
+    CONTAINER,
     ENV_FAILURE_QUEUE_URL,
     ENV_FUNCTION_TIMEOUT,
     HANDLERS,
+    HTTP,
     SAGEMAKER,
     SNAPSTART,
     upload_prefix,
@@ -41,7 +43,9 @@ from model_build.samples import read_manifest
 from .config import LocalConfig
 from .emulator import MotoServer, create_stack, handler_env, receive_events
 from .fault_proxy import Fault, FaultProxy
+from .function_url import FunctionUrl
 from .functions import FunctionEmulator
+from .image_layout import image_env, materialize
 from .processes import ServingProcess
 from .runtime_api import Snapshot, billed_ms
 
@@ -90,6 +94,7 @@ class Run:
         self.endpoint: dict[str, Any] = {}
         self.snapshot_init_ms: float | None = None
         self.fault_proxy: FaultProxy | None = None
+        self.url: FunctionUrl | None = None
         self.failure_queue = ""
 
     def start(self) -> None:
@@ -128,6 +133,9 @@ class Run:
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.cfg.memory_mb[variant]),
                 "LAMBDA_TASK_ROOT": str(ROOT / "functions"),
             }
+            if variant == CONTAINER:  # code and model from the image's file layout, no S3
+                env.update(self._container_layout())
+                env.pop("MODEL_S3_URI", None)
             snapshot = None
             if variant == SAGEMAKER:
                 self.serving = ServingProcess(
@@ -143,9 +151,24 @@ class Run:
                 self.snapshot = snapshot = Snapshot(HANDLERS[variant], env, self.log)
                 self.snapshot_init_ms = snapshot.init_ms
             self.emulators[variant] = FunctionEmulator(variant, env, self.cfg, self.log, snapshot)
+            self.emulators[variant].prewarm(self.cfg.provisioned.get(variant, 0))
+            if variant == HTTP:
+                self.url = FunctionUrl(self.emulators[variant])
+                continue  # requests arrive over HTTP, not from an S3 queue
             thread = threading.Thread(target=self._dispatch, args=(variant,), daemon=True)
             thread.start()
             self.threads.append(thread)
+
+    def _container_layout(self) -> dict[str, str]:
+        """Lay out the container image's files (as ``functions/Dockerfile`` copies them)."""
+        dockerfile = ROOT / "functions" / "Dockerfile"
+        root = self.cfg.out_dir / "images" / f"container-{self.run_id}"
+        task_root = "/var/task"  # LAMBDA_TASK_ROOT in the AWS base image
+        materialize(
+            dockerfile, root, {"LAMBDA_TASK_ROOT": task_root}, {"model": self.cfg.model_dir}
+        )
+        env = {k: str(root / v.lstrip("/")) for k, v in image_env(dockerfile).items()}
+        return {**env, "LAMBDA_TASK_ROOT": str(root / task_root.lstrip("/"))}
 
     def _dispatch(self, variant: str) -> None:
         """Deliver S3 events from the variant's queue to its function (async invoke)."""
@@ -241,6 +264,20 @@ class Run:
                     progress.update(task, description=variant)
                 wait_for_slot(started, i, self.cfg.rpm)
                 slots.acquire()
+                if variant == HTTP:  # a synchronous request to the function URL
+                    placeholder = f"request {i}"
+                    self.done[placeholder] = threading.Event()
+                    info = {"variant": variant, "index": i, "sample": sample}
+                    threading.Thread(
+                        target=self._post,
+                        args=(placeholder, {**info, "true_label": manifest[sample]}),
+                        daemon=True,
+                    ).start()
+                    uris.append(placeholder)
+                    threading.Thread(
+                        target=self._release, args=(placeholder, slots, progress, task), daemon=True
+                    ).start()
+                    continue
                 key = f"{upload_prefix(variant)}{self.run_id}/{i:03d}-{sample}"
                 uri = f"s3://{self.stack.bucket}/{key}"
                 self.pending[uri] = {
@@ -258,6 +295,29 @@ class Run:
                 ).start()
             for uri in uris:
                 self.done[uri].wait(self.cfg.timeout_s * 3 + 30)
+
+    def _post(self, placeholder: str, info: dict) -> None:
+        """POST one sample to the local function URL; the response names the stored item."""
+        import http.client
+
+        assert self.url is not None
+        data = (self.cfg.samples_dir / info["sample"]).read_bytes()
+        conn = http.client.HTTPConnection(self.url.host, timeout=self.cfg.timeout_s + 30)
+        sent = time.perf_counter()
+        try:
+            conn.request("POST", "/", body=data, headers={"Content-Type": "audio/wav"})
+            response = conn.getresponse()
+            body = json.loads(response.read() or b"{}")
+        except (OSError, ValueError) as exc:
+            body = {"error": str(exc)}
+        finally:
+            conn.close()
+        answered = time.perf_counter()
+        name = body.get("object") or f"{self.url.url}{placeholder}"
+        attempt = dict(self.url.attempts.get(name, {"error": {"errorMessage": body.get("error")}}))
+        attempt["finished"] = answered  # e2e over HTTP: request until response
+        self.pending[name] = {**info, "uploaded": sent, "attempts": [attempt]}
+        self.done[placeholder].set()
 
     def _release(self, uri: str, slots: threading.Semaphore, progress: Progress, task: Any) -> None:
         self.done[uri].wait(self.cfg.timeout_s * 3 + 30)
@@ -371,6 +431,8 @@ class Run:
         for thread in self.threads:
             thread.join(timeout=5)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self.url is not None:
+            self.url.stop()
         if self.fault_proxy is not None:
             self.fault_proxy.stop()
         if self.server is not None:

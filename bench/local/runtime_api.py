@@ -217,6 +217,7 @@ class ExecutionEnvironment:
         self.proc: subprocess.Popen | None = None
         self.startup_ms = 0.0  # init (on-demand) or restore (SnapStart) time
         self.dead = False
+        self.provisioned = False  # kept initialized (provisioned concurrency): never retired
         self._env = env
 
     def start(self) -> None:
@@ -226,7 +227,8 @@ class ExecutionEnvironment:
         out = open(self.log, "ab")  # noqa: SIM115  (kept open by the child)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "awslambdaric", self.handler],
-            cwd=FUNCTIONS_DIR,
+            # The Lambda code root: functions/, or a container image's task root.
+            cwd=self._env.get("LAMBDA_TASK_ROOT", str(FUNCTIONS_DIR)),
             env=env,
             stdout=out,
             stderr=out,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import shutil
@@ -14,6 +13,7 @@ import urllib.request
 import pytest
 
 from bench import ROOT
+from bench.local.image_layout import instructions, materialize
 from bench.local.processes import free_port, stop_process
 
 pytestmark = pytest.mark.integration
@@ -21,25 +21,7 @@ DOCKERFILE = ROOT / "sagemaker" / "Dockerfile"
 
 
 def _instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, continuation lines joined."""
-    text = "\n".join(
-        line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#")
-    )
-    joined = text.replace("\\\n", " ")
-    return [tuple(line.strip().split(None, 1)) for line in joined.splitlines() if line.strip()]
-
-
-def _included(path: str) -> bool:
-    """Apply .dockerignore (last matching rule wins; '!' re-includes)."""
-    keep = True
-    for rule in (ROOT / ".dockerignore").read_text().split():
-        negate = rule.startswith("!")
-        pattern = rule.lstrip("!")
-        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(
-            path, pattern.rstrip("*").rstrip("/") + "/*"
-        ):
-            keep = negate
-    return keep
+    return instructions(DOCKERFILE)
 
 
 def test_dockerfile_contract():
@@ -55,28 +37,7 @@ def test_dockerfile_contract():
 
 def test_copied_files_serve_the_model(tmp_path, model_dir):
     program = tmp_path / "opt" / "program"
-    for op, arg in _instructions():
-        if op != "COPY":
-            continue
-        *sources, dest = arg.split()
-        for source in sources:
-            origin = ROOT / source
-            files = [p for p in origin.rglob("*") if p.is_file()] if origin.is_dir() else [origin]
-            for path in files:
-                relative = str(path.relative_to(ROOT))
-                if "__pycache__" in relative:
-                    continue
-                assert _included(relative), (
-                    f"{relative} is copied by the Dockerfile but .dockerignore drops it"
-                )
-                if origin.is_dir():  # a directory's contents land under dest
-                    target = program / dest / path.relative_to(origin)
-                elif dest.endswith("/"):
-                    target = program / dest / path.name
-                else:
-                    target = program / dest
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(path, target)
+    materialize(DOCKERFILE, tmp_path)  # WORKDIR is /opt/program; COPY destinations are relative
     opt_model = tmp_path / "opt" / "ml" / "model"
     opt_model.mkdir(parents=True)
     for name in ("model.onnx", "model.json"):
