@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from audio_inference.settings import HTTP
+
 from bench import results
 from bench.render.plots import plot_latency
 from bench.render.tables import latency_table
@@ -63,7 +65,11 @@ def main(args: Any) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         outputs = load_outputs(args.stack, args.outputs)
-        variants = check_outputs(outputs, args.variants.split(",") if args.variants else None)
+        variants = [
+            v
+            for v in check_outputs(outputs, args.variants.split(",") if args.variants else None)
+            if args.entry == "all" or (v == HTTP) == (args.entry == "http")
+        ]
         work = _workload(args, variants)
         confirm(console, outputs, work, args.yes)
         with Progress(console=console) as progress:
@@ -104,6 +110,13 @@ def add_aws_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack", help="Pulumi stack name (runs `pulumi stack output --json`)")
     p.add_argument("--outputs", help="file with the JSON `pulumi stack output --json` prints")
     p.add_argument("--variants", default="", help="comma-separated subset (default: all deployed)")
+    p.add_argument(
+        "--entry",
+        choices=["all", "s3", "http"],
+        default="all",
+        help="s3: the upload variants; http: the function-URL variant (SigV4-signed POSTs, "
+        "latency = request -> response)",
+    )
     p.add_argument("--requests", type=int, default=30, help="uploads per variant (default 30)")
     p.add_argument(
         "--rpm", type=float, default=0.0, help="pace uploads; 0 = as fast as --concurrency allows"

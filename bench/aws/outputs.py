@@ -8,8 +8,10 @@ from pathlib import Path
 
 import boto3
 from audio_inference.settings import (
+    HTTP,
     SAGEMAKER,
     SNAPSTART,
+    UPLOAD_VARIANTS,
     VARIANTS,
 )
 
@@ -20,12 +22,15 @@ REQUIRED_OUTPUTS = (
     "bucket_name",
     "table_name",
     "variants",
-    "upload_prefixes",
     "function_names",
     "log_group_names",
     "memory_mb",
 )
-PER_VARIANT_OUTPUTS = {SNAPSTART: ("snapstart_alias_name",), SAGEMAKER: ("endpoint_name",)}
+PER_VARIANT_OUTPUTS = {
+    SNAPSTART: ("snapstart_alias_name",),
+    SAGEMAKER: ("endpoint_name",),
+    HTTP: ("function_urls",),
+}
 EXIT_OK, EXIT_CHECKS, EXIT_INPUT, EXIT_DECLINED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
@@ -84,8 +89,10 @@ def check_outputs(outputs: dict, wanted: list[str] | None = None) -> list[str]:
                 f"variant {v!r} is not deployed in this stack (it has {', '.join(deployed)}); "
                 f"add it with `pulumi config set` and `pulumi up`, or drop it from --variants"
             )
-        for key in ("upload_prefixes", "function_names", "log_group_names", "memory_mb"):
-            if v not in outputs[key]:
+        keys = ["function_names", "log_group_names", "memory_mb"]
+        keys += ["upload_prefixes"] if v in UPLOAD_VARIANTS else []
+        for key in keys:
+            if v not in outputs.get(key, {}):
                 raise BenchError(
                     f"stack output {key!r} has no entry for {v!r}: run `pulumi up` again"
                 )

@@ -11,8 +11,8 @@ from typing import Any
 
 from audio_inference.settings import (
     LAMBDA_MEMORY_MB,
+    SAGEMAKER,
     SNAPSTART,
-    STANDARD,
 )
 
 from bench import results
@@ -49,10 +49,10 @@ def sweep(
     from bench.cost import CostModel, VariantCost
 
     clients = clients or Clients(outputs["region"])
-    lambdas = [v for v in work.variants if v in (STANDARD, SNAPSTART)]
+    lambdas = [v for v in work.variants if v != SAGEMAKER]  # the proxy's size is fixed
     if not lambdas:
         raise BenchError(
-            "tune needs the standard or snapstart variant deployed (the proxy's size is fixed)"
+            "tune needs a model-in-Lambda variant deployed (the proxy's size is fixed)"
         )
     names = {v: outputs["function_names"][v] for v in lambdas}
     original = {
@@ -155,7 +155,7 @@ def tune_main(args: Any) -> int:
         variants = [
             v
             for v in check_outputs(outputs, args.variants.split(",") if args.variants else None)
-            if v in (STANDARD, SNAPSTART)
+            if v != SAGEMAKER
         ]
         work = _workload(args, variants)
         confirm(

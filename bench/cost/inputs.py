@@ -17,6 +17,7 @@ def variants_from_results(
     """
     config = doc.get("config", {})
     versions = snapstart_versions or int(config.get("snapstart_versions") or 1)
+    provisioned = config.get("provisioned") or config.get("provisioned_concurrency") or {}
     arch = config.get("architecture", "x86_64")
     out = []
     for name, s in doc["summary"].items():
@@ -65,7 +66,10 @@ def variants_from_results(
         else:
             out.append(
                 VariantCost(
-                    kind="lambda", billed_init_ms=float(s["billed_init_ms_mean"] or 0), **common
+                    kind="lambda",
+                    billed_init_ms=float(s["billed_init_ms_mean"] or 0),
+                    provisioned_concurrency=int(provisioned.get(name, 0)),
+                    **common,
                 )
             )
     return out

@@ -130,6 +130,9 @@ class VariantCost:
     billed_restore_ms: float = 0.0
     """Billed restore duration per SnapStart restore."""
     snapstart_versions: int = 1
+    provisioned_concurrency: int = 0
+    """Environments kept initialized all month (reserved GB-seconds); invocations then pay the
+    lower provisioned duration rate and start cold only beyond them (assumed: never)."""
     instance_type: str = "ml.t2.medium"
     instance_count: int = 1
     serverless_memory_mb: int = 0
@@ -165,6 +168,13 @@ class VariantCost:
                 raise CostInputError(
                     f"{self.name}: {attr} is negative ({getattr(self, attr)}); durations and prices must be >= 0"
                 )
+        if self.provisioned_concurrency < 0 or (
+            self.provisioned_concurrency and self.kind == "snapstart"
+        ):
+            raise CostInputError(
+                f"{self.name}: provisioned_concurrency={self.provisioned_concurrency}: it must be "
+                ">= 0, and SnapStart cannot be combined with it"
+            )
         if self.snapstart_versions < 1:
             raise CostInputError(
                 f"{self.name}: snapstart_versions={self.snapstart_versions}: at least the live "
@@ -234,9 +244,19 @@ class CostModel:
             parts["snapstart_cache"] = (
                 gb * p.seconds_per_month * p.price("snapstart_cache_gb_s") * v.snapstart_versions
             )
-        elif p.price("lambda_init_billed"):
+        elif p.price("lambda_init_billed") and not v.provisioned_concurrency:
             gb_s += cold * gb * v.billed_init_ms / 1000
-        parts["lambda_duration"] = p.duration(gb_s, v.architecture)
+        if v.provisioned_concurrency:
+            arch = v.architecture
+            parts["provisioned_concurrency"] = (
+                v.provisioned_concurrency
+                * gb
+                * p.seconds_per_month
+                * p.price(f"provisioned_concurrency_{arch}_gb_s")
+            )
+            parts["lambda_duration"] = gb_s * p.price(f"provisioned_duration_{arch}_gb_s")
+        else:
+            parts["lambda_duration"] = p.duration(gb_s, v.architecture)
         if v.kind == "sagemaker":
             parts["endpoint_hours"] = (
                 p.instance_hour(v.instance_type) * p.hours_per_month * v.instance_count

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-COLORS = {"standard": "#1f77b4", "snapstart": "#ff7f0e", "sagemaker": "#2ca02c"}
+COLORS = {
+    "standard": "#1f77b4",
+    "snapstart": "#ff7f0e",
+    "sagemaker": "#2ca02c",
+    "container": "#9467bd",
+    "http": "#8c564b",
+}
 
 
 def plot_latency(doc: dict, out_dir: Path) -> list[Path]:

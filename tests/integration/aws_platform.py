@@ -10,6 +10,7 @@ so the next invocation is cold, as on Lambda.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import math
@@ -18,10 +19,12 @@ import time
 import uuid
 import zipfile
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from audio_inference.runtime import build_pipeline
 from audio_inference.settings import (
     HANDLERS,
+    HTTP,
     SAGEMAKER,
     SNAPSTART,
     STANDARD,
@@ -62,6 +65,12 @@ class Platform:
         self.outputs = self._deploy()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
+        self.signatures: list[str] = []
+        if HTTP in variants:
+            self.url_server = self._function_url()
+            self.outputs["function_urls"] = {
+                HTTP: f"http://127.0.0.1:{self.url_server.server_port}/"
+            }
 
     def _deploy(self) -> dict:
         iam = self.server.client("iam")
@@ -108,7 +117,8 @@ class Platform:
             )
             group = f"/aws/lambda/kit/test/{v}"
             self.logs.create_log_group(logGroupName=group)
-            outputs["upload_prefixes"][v] = upload_prefix(v)
+            if v != HTTP:
+                outputs["upload_prefixes"][v] = upload_prefix(v)
             outputs["function_names"][v] = name
             outputs["log_group_names"][v] = group
             if v == SNAPSTART:
@@ -192,7 +202,7 @@ class Platform:
     def _loop(self) -> None:
         sqs = self.server.client("sqs")
         while not self.stop_event.is_set():
-            for variant in self.variants:
+            for variant in (v for v in self.variants if v != HTTP):
                 try:
                     events = receive_events(sqs, self.stack.queues[variant], wait_seconds=0)
                 except Exception:
@@ -203,12 +213,50 @@ class Platform:
                     self._invoke(variant, event)
             time.sleep(0.05)
 
-    def _invoke(self, variant: str, event: dict) -> None:
+    def _function_url(self) -> ThreadingHTTPServer:
+        """The http variant's function URL: checks the SigV4 signature, runs the real handler."""
+        platform = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                platform.signatures.append(self.headers.get("Authorization", ""))
+                event = {
+                    "version": "2.0",
+                    "requestContext": {
+                        "domainName": f"127.0.0.1:{self.server.server_port}",
+                        "http": {"method": "POST", "path": "/"},
+                        "requestId": str(uuid.uuid4()),
+                        "timeEpoch": int(time.time() * 1000),
+                    },
+                    "body": base64.b64encode(body).decode(),
+                    "isBase64Encoded": True,
+                }
+                answer = platform._invoke(HTTP, event)
+                data = answer["body"].encode()
+                self.send_response(answer["statusCode"])
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+    def _invoke(self, variant: str, event: dict) -> dict:
         env, cold = self._environment(variant)
         request_id = str(uuid.uuid4())
         context = type("Context", (), {"aws_request_id": request_id})()
         started = time.perf_counter()
-        env.pipeline.handle(event, context)
+        handle = env.pipeline.handle_http if variant == HTTP else env.pipeline.handle
+        answer = handle(event, context)
         duration = (time.perf_counter() - started) * 1000
         self.durations[request_id] = duration
         memory = self.lam.get_function_configuration(
@@ -224,9 +272,13 @@ class Platform:
             self.timers.append(timer)
         else:
             self._put(group, env.stream, report)
+        return answer
 
     def stop(self) -> None:
         self.stop_event.set()
+        if HTTP in self.variants:
+            self.url_server.shutdown()
+            self.url_server.server_close()
         for t in self.timers:
             t.cancel()
         self.thread.join(timeout=5)

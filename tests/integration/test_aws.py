@@ -287,3 +287,26 @@ def test_confirmation_guard_and_exit_codes(platform, samples, tmp_path):
         env=env,
     )
     assert missing.returncode == 2 and "'log_group_names' is missing" in missing.stdout
+
+
+def test_http_entry_signs_requests_and_times_request_to_response(moto_server, model_dir, samples):
+    moto_server.reset()
+    previous = apply_env(moto_server.env())
+    stack = create_stack(moto_server, model_dir, ("standard", "http"))
+    plat = Platform(moto_server, stack, ("standard", "http"))
+    try:
+        work = workload(samples, requests=3, cold_strategy="none", variants=["http"])
+        doc = AwsRun(plat.outputs, work, Clients("us-east-1")).run()
+    finally:
+        plat.stop()
+        restore_env(previous)
+    assert doc["checks"]["lost"] == 0 and len(doc["invocations"]) == 3
+    for r in doc["invocations"]:
+        assert r["status"] == "ok" and r["report_found"], r
+        assert r["object"].startswith("https://127.0.0.1:") and "/requests/" in r["object"]
+        assert r["e2e_ms"] >= r["duration_ms"] > 0  # the caller waited for the whole invocation
+    # SigV4 for service "lambda" in the stack's region, as AWS_IAM function URLs require
+    assert plat.signatures and all(
+        a.startswith("AWS4-HMAC-SHA256 Credential=") and "/us-east-1/lambda/aws4_request" in a
+        for a in plat.signatures
+    )

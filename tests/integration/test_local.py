@@ -38,7 +38,14 @@ def local_run(model_dir, samples, tmp_path_factory):
         model_dir=model_dir,
         samples_dir=samples,
         out_dir=tmp_path_factory.mktemp("results"),
-        memory_mb={"standard": 4096, "snapstart": 4096, "sagemaker": 128},
+        memory_mb={
+            "standard": 4096,
+            "snapstart": 4096,
+            "sagemaker": 128,
+            "container": 4096,
+            "http": 4096,
+        },
+        provisioned={"http": 1},
     )
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     doc = run(cfg, Console(quiet=True), quiet=True)
@@ -54,8 +61,10 @@ def test_results_follow_the_schema(local_run):
         "standard",
         "snapstart",
         "sagemaker",
+        "container",
+        "http",
     }
-    assert len(doc["invocations"]) == 18
+    assert len(doc["invocations"]) == 30
     assert doc["endpoint"]["startup_ms"] > 0 and doc["config"]["snapshot_init_ms"] > 0
 
 
@@ -72,9 +81,11 @@ def test_cold_starts_happen_exactly_where_the_schedule_forces_them(local_run):
     cfg, doc, _ = local_run
     forced = {0} | cfg.gap_indices()
     assert forced == {0, 3}
-    for variant in ("standard", "snapstart", "sagemaker"):
+    for variant in ("standard", "snapstart", "sagemaker", "container"):
         cold = {r["index"] for r in doc["invocations"] if r["variant"] == variant and r["cold"]}
         assert cold == forced, variant
+    # one provisioned environment, started before traffic, never retired: no cold start at all
+    assert not any(r["cold"] for r in doc["invocations"] if r["variant"] == "http")
     for r in doc["invocations"]:
         if r["variant"] == "snapstart":
             assert (r["restore_ms"] is not None) == r["cold"] and r["init_ms"] is None
@@ -91,6 +102,20 @@ def test_snapstart_restore_is_faster_than_standard_init(local_run):
         r["restore_ms"] for r in doc["invocations"] if r["variant"] == "snapstart" and r["cold"]
     ]
     assert max(restore) < min(init)
+
+
+def test_container_runs_from_the_image_layout_and_http_answers_requests(local_run):
+    cfg, doc, _ = local_run
+    (layout,) = (cfg.out_dir / "images").iterdir()
+    assert (layout / "var" / "task" / "standard_handler.py").is_file()
+    assert (layout / "var" / "task" / "audio_inference" / "core.py").is_file()
+    assert (layout / "opt" / "model" / "model.onnx").is_file()
+    assert not (layout / "var" / "task" / "sagemaker_proxy_handler.py").exists()  # not copied
+    http = [r for r in doc["invocations"] if r["variant"] == "http"]
+    assert all(
+        r["object"].startswith("https://127.0.0.1:") and "/requests/" in r["object"] for r in http
+    )
+    assert all(r["status"] == "ok" and r["e2e_ms"] >= r["duration_ms"] for r in http)
 
 
 def test_run_leaves_no_process_behind(local_run):

@@ -235,3 +235,25 @@ def test_results_file_versions_reach_the_cost_model():
     doc = {"config": {"snapstart_versions": 4}, "summary": {"snapstart": summary}}
     assert variants_from_results(doc)[0].snapstart_versions == 4
     assert variants_from_results(doc, snapstart_versions=2)[0].snapstart_versions == 2
+
+
+def test_provisioned_concurrency_by_hand():
+    v = VariantCost(
+        name="pc",
+        kind="lambda",
+        memory_mb=2048,
+        billed_ms=100,
+        provisioned_concurrency=2,
+        cold_fraction=0.2,
+        billed_init_ms=900,
+    )
+    model = CostModel([v])
+    parts = model.breakdown(v, 1e6)
+    # reserved: 2 environments x 2 GB x a 730-hour month; duration at the provisioned rate, no INIT
+    assert parts["provisioned_concurrency"] == pytest.approx(2 * 2 * 730 * 3600 * 0.0000041667)
+    assert parts["lambda_duration"] == pytest.approx(1e6 * 2 * 0.1 * 0.0000097222)
+    assert model.fixed(v) == pytest.approx(parts["provisioned_concurrency"])
+    arm = VariantCost(name="a", kind="lambda", architecture="arm64", provisioned_concurrency=1)
+    assert CostModel([arm]).fixed(arm) == pytest.approx(4 * 730 * 3600 * 0.0000033334)
+    with pytest.raises(CostInputError, match="SnapStart cannot be combined"):
+        CostModel([VariantCost(name="s", kind="snapstart", provisioned_concurrency=1)])
