@@ -226,7 +226,9 @@ def test_iam_policies_are_scoped_to_concrete_arns(run_stack):
 def test_iam_policies_pass_parliament(run_stack):
     import parliament
 
-    for name, doc in _policies(run_stack()).items():
+    policies = _policies(run_stack(variants=list(VARIANTS), provisionedConcurrency={"http": 1}))
+    assert {"container-policy", "http-policy"} <= set(policies)
+    for name, doc in policies.items():
         findings = parliament.analyze_policy_string(json.dumps(doc)).findings
         assert [f"{f.issue}: {f.detail}" for f in findings] == [], name
 
