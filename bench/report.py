@@ -197,7 +197,8 @@ def _assumptions(doc: dict, cost: dict, cold_override: float | None) -> list[str
         )
         + "; `python -m bench prune` deletes unused ones), plus a restore charge per GB and the "
         "billed restore duration per restore.",
-        "Every request: one S3 PUT (the upload), two S3 GETs (a ranged GET that learns the size, then the rest), one DynamoDB write unit.",
+        "Every upload: one S3 PUT, two S3 GETs (a ranged GET that learns the size, then the rest), one "
+        "DynamoDB write unit; an http request: the DynamoDB write only (the audio is in the request).",
         "The SageMaker endpoint runs all month; the proxy Lambda's cost is included. Data transfer, "
         "CloudWatch Logs ingestion and ECR storage are not included (small for this workload).",
     ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from audio_inference.settings import HTTP
+
 from .model import CostInputError, VariantCost
 
 
@@ -69,6 +71,9 @@ def variants_from_results(
                     kind="lambda",
                     billed_init_ms=float(s["billed_init_ms_mean"] or 0),
                     provisioned_concurrency=int(provisioned.get(name, 0)),
+                    # the http variant gets the audio in the request: no S3 upload or reads
+                    s3_puts=0 if name == HTTP else 1,
+                    s3_gets=0 if name == HTTP else 2,
                     **common,
                 )
             )

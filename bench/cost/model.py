@@ -142,6 +142,8 @@ class VariantCost:
     """manual: variable cost per 1M requests."""
     fixed_monthly: float = 0.0
     """manual: fixed monthly cost."""
+    s3_puts: int = 1
+    """The upload (0 for the http variant: the audio arrives in the request)."""
     s3_gets: int = 2
     dynamodb_writes: int = 1
 
@@ -270,7 +272,9 @@ class CostModel:
                 / 1000
                 * p.price("sagemaker_serverless_gb_s")
             )
-        parts["s3_requests"] = n * (p.price("s3_put") + v.s3_gets * p.price("s3_get"))
+        s3 = v.s3_puts * p.price("s3_put") + v.s3_gets * p.price("s3_get")
+        if s3:
+            parts["s3_requests"] = n * s3
         parts["dynamodb_writes"] = n * v.dynamodb_writes * p.price("dynamodb_write")
         return parts
 

@@ -257,3 +257,22 @@ def test_provisioned_concurrency_by_hand():
     assert CostModel([arm]).fixed(arm) == pytest.approx(4 * 730 * 3600 * 0.0000033334)
     with pytest.raises(CostInputError, match="SnapStart cannot be combined"):
         CostModel([VariantCost(name="s", kind="snapstart", provisioned_concurrency=1)])
+
+
+def test_http_requests_pay_no_s3_upload():
+    from bench.cost import variants_from_results
+
+    summary = {
+        "memory_mb": 1024,
+        "billed_ms_mean": 100.0,
+        "cold_fraction": 0.0,
+        "billed_restore_ms_mean": 0.0,
+        "billed_init_ms_mean": 0.0,
+    }
+    doc = {"config": {}, "summary": {"standard": summary, "http": summary}}
+    standard, http = variants_from_results(doc)
+    model = CostModel([standard, http])
+    assert "s3_requests" not in model.breakdown(http, 1e6)
+    assert model.per_million(standard) - model.per_million(http) == pytest.approx(
+        1e6 * (0.000005 + 2 * 0.0000004)
+    )
