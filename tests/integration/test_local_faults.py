@@ -45,8 +45,12 @@ def _config(model_dir, samples, out, **kw) -> LocalConfig:
     return LocalConfig(**{**base, **kw})
 
 
+def _listening() -> set[int]:
+    return {c.laddr.port for c in psutil.Process().net_connections() if c.status == "LISTEN"}
+
+
 def test_burst_with_crashes_and_aws_faults_accounts_for_every_upload(model_dir, samples, tmp_path):
-    before = _children()
+    before, ports = _children(), _listening()
     cfg = _config(
         model_dir,
         samples,
@@ -67,6 +71,7 @@ def test_burst_with_crashes_and_aws_faults_accounts_for_every_upload(model_dir, 
     assert sum(faults["aws_errors_injected"].values()) > 0
     time.sleep(0.5)
     assert _children() - before == set()
+    assert _listening() - ports == set()  # emulator, fault proxy, Runtime APIs: all closed
 
 
 def test_environments_that_always_crash_end_in_the_failure_queue(model_dir, samples, tmp_path):
