@@ -19,6 +19,7 @@ from bench.render.plots import plot_latency
 from bench.render.tables import latency_table
 
 from .config import BANNER, LocalConfig
+from .cpu_share import CpuShare, vcpus_for
 from .run import ensure_inputs, run
 
 
@@ -77,8 +78,20 @@ def main(args: Any) -> int:
         s3_fault_rate=args.s3_fault_rate,
         dynamodb_fault_rate=args.dynamodb_fault_rate,
         burst=args.burst,
+        cpu_share=args.cpu_share,
     )
     console.print(Panel(BANNER, title="bench local", border_style="yellow"))
+    cpu = CpuShare.detect()
+    if not args.cpu_share:
+        console.print("CPU share: off (--no-cpu-share): every environment may use all cores.")
+    elif cpu.active:
+        shares = ", ".join(f"{v} {vcpus_for(m):.2f} vCPU" for v, m in memory.items())
+        console.print(f"CPU share: {cpu.mechanism} quotas: {shares}.")
+    else:
+        console.print(
+            f"[yellow]CPU share: no quota can be set here ({cpu.reason}); environments run "
+            "unthrottled, so memory sizes do not change speed in this run.[/yellow]"
+        )
     ensure_inputs(cfg, console)
     try:
         doc = run(cfg, console)
@@ -207,6 +220,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="a Pulumi.<stack>.yaml whose settings (memory, architecture, instance type, "
         "timeout) the local run uses; default: Pulumi.yaml's defaults",
+    )
+    p.add_argument(
+        "--no-cpu-share",
+        dest="cpu_share",
+        action="store_false",
+        help="let every environment use all cores instead of its memory's CPU share",
     )
     p.add_argument(
         "--no-report", dest="report", action="store_false", help="skip the Markdown/HTML report"

@@ -15,9 +15,10 @@ from bench.schedule import cold_positions
 BANNER = (
     "[bold]Local emulation, not AWS.[/bold] S3, SQS and DynamoDB are moto on loopback; each "
     "Lambda environment is a local awslambdaric process and SnapStart restores are forks of an "
-    "initialized process. Not reproduced: Firecracker microVM start and snapshot restore, network "
-    "latency to AWS services, and the CPU share Lambda gives each memory size (every environment "
-    "here shares this machine's cores). A crashed or timed-out environment is discarded and the "
+    "initialized process. Not reproduced: Firecracker microVM start and snapshot restore, and "
+    "network latency to AWS services. Each environment gets the CPU share of its memory size "
+    "(memory / 1,769 MB vCPUs, capped at this machine's cores) through a cgroup quota where the "
+    "machine allows it (see the line below). A crashed or timed-out environment is discarded and the "
     "invocation retried twice, with Lambda's ~1 and ~2 minute delays scaled down to 1 and 2 s, then "
     "kept in the failure queue. Use it to check the pipeline and compare variants relative to each "
     "other; use `python -m bench aws` for figures that price a deployment."
@@ -55,6 +56,8 @@ class LocalConfig:
     """Share of the handlers' DynamoDB requests answered ThrottlingException (fault injection)."""
     provisioned: dict[str, int] = field(default_factory=dict)
     """Provisioned concurrency per variant (from the stack settings): environments started before traffic."""
+    cpu_share: bool = True
+    """Give each environment its memory's CPU share (a cgroup quota) where the machine allows it."""
     burst: int = 0
     """Upload this many objects per variant at once instead of the paced schedule."""
 

@@ -12,6 +12,7 @@ from audio_inference.settings import (
 )
 
 from .config import LocalConfig
+from .cpu_share import CpuShare, vcpus_for
 from .runtime_api import EnvironmentFailed, ExecutionEnvironment, RestoredEnvironment, Snapshot
 
 
@@ -32,8 +33,11 @@ class FunctionEmulator:
         cfg: LocalConfig,
         log: Path,
         snapshot: Snapshot | None = None,
+        cpu: CpuShare | None = None,
     ) -> None:
         self.variant = variant
+        self.cpu = cpu
+        self.vcpus = vcpus_for(cfg.memory_mb[variant])
         self.env = env
         self.cfg = cfg
         self.log = log
@@ -75,6 +79,8 @@ class FunctionEmulator:
                 )
             else:
                 env = ExecutionEnvironment(name, handler, self.env, self.cfg.timeout_s, self.log)
+            if self.cpu is not None:
+                env.cpu = self.cpu.group(name, self.vcpus)
             env.busy = True
             self.pool.append(env)
         try:

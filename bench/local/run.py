@@ -41,6 +41,7 @@ from bench.schedule import wait_for_slot
 from model_build.samples import read_manifest
 
 from .config import LocalConfig
+from .cpu_share import CpuShare
 from .emulator import MotoServer, create_stack, handler_env, receive_events
 from .fault_proxy import Fault, FaultProxy
 from .function_url import FunctionUrl
@@ -95,6 +96,7 @@ class Run:
         self.snapshot_init_ms: float | None = None
         self.fault_proxy: FaultProxy | None = None
         self.url: FunctionUrl | None = None
+        self.cpu = CpuShare.detect()
         self.failure_queue = ""
 
     def start(self) -> None:
@@ -150,7 +152,9 @@ class Run:
             if variant == SNAPSTART:
                 self.snapshot = snapshot = Snapshot(HANDLERS[variant], env, self.log)
                 self.snapshot_init_ms = snapshot.init_ms
-            self.emulators[variant] = FunctionEmulator(variant, env, self.cfg, self.log, snapshot)
+            self.emulators[variant] = FunctionEmulator(
+                variant, env, self.cfg, self.log, snapshot, self.cpu if self.cfg.cpu_share else None
+            )
             self.emulators[variant].prewarm(self.cfg.provisioned.get(variant, 0))
             if variant == HTTP:
                 self.url = FunctionUrl(self.emulators[variant])
@@ -403,6 +407,14 @@ class Run:
         config["variants"] = list(self.cfg.variants)
         config["gap_indices"] = sorted(self.cfg.gap_indices())
         config["snapshot_init_ms"] = self.snapshot_init_ms
+        config["cpu_emulation"] = {
+            "mechanism": self.cpu.mechanism if self.cfg.cpu_share else "off",
+            "vcpus": {v: round(e.vcpus, 3) for v, e in self.emulators.items()}
+            if self.cfg.cpu_share and self.cpu.active
+            else "all cores",
+            "note": self.cpu.reason
+            or "each environment: memory / 1,769 MB vCPUs (max 6), capped at this machine's cores",
+        }
         config["faults"] = {
             "crashes_injected": sum(e.crashes_injected for e in self.emulators.values()),
             "throttled_invocations": sum(e.throttles for e in self.emulators.values()),

@@ -28,6 +28,7 @@ from typing import Any
 
 from bench import ROOT
 
+from .cpu_share import CpuGroup
 from .processes import stop_process
 
 FUNCTIONS_DIR = ROOT / "functions"
@@ -218,6 +219,7 @@ class ExecutionEnvironment:
         self.startup_ms = 0.0  # init (on-demand) or restore (SnapStart) time
         self.dead = False
         self.provisioned = False  # kept initialized (provisioned concurrency): never retired
+        self.cpu: CpuGroup | None = None  # the CPU share of its memory size, when set
         self._env = env
 
     def start(self) -> None:
@@ -233,6 +235,8 @@ class ExecutionEnvironment:
             stdout=out,
             stderr=out,
             start_new_session=True,
+            # Joins its CPU-quota cgroup before exec: init is throttled from the start.
+            preexec_fn=self.cpu.join if self.cpu is not None else None,
         )
         self.pid = self.proc.pid
         self._wait_ready(started)
@@ -295,6 +299,8 @@ class ExecutionEnvironment:
         if self.proc is not None:
             stop_process(self.proc)
         self.api.close()
+        if self.cpu is not None:
+            self.cpu.remove()
 
 
 class Snapshot:
@@ -373,6 +379,8 @@ class RestoredEnvironment(ExecutionEnvironment):
         """Restore: fork the snapshot; restore ends when the copy first asks for an event."""
         started = time.perf_counter()
         self.pid = self.snapshot.fork(self.api.address)
+        if self.cpu is not None:
+            self.cpu.add(self.pid)
         self._wait_ready(started)
 
     def alive(self) -> bool:
@@ -400,6 +408,8 @@ class RestoredEnvironment(ExecutionEnvironment):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, 9)  # the snapshot process reaps it
         self.api.close()
+        if self.cpu is not None:
+            self.cpu.remove()
 
 
 def billed_ms(duration_ms: float) -> int:

@@ -1,0 +1,70 @@
+"""Lambda's CPU share: the quota arithmetic, detection, and a real quota where the machine allows it."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.local.cpu_share import PERIOD_US, CpuShare, quota_us, vcpus_for
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("memory", "cores", "vcpus"),
+    [
+        (1769, 8, 1.0),
+        (128, 8, 128 / 1769),
+        (4096, 8, 4096 / 1769),
+        (4096, 2, 2.0),
+        (10240, 16, 10240 / 1769),
+        (10240, 64, 6.0),
+    ],
+)
+def test_vcpus_follow_memory_capped_by_lambda_and_the_machine(memory, cores, vcpus):
+    assert vcpus_for(memory, cores) == pytest.approx(min(vcpus, 6.0))
+
+
+def test_quota_per_period():
+    assert quota_us(1.0) == PERIOD_US and quota_us(0.5) == PERIOD_US // 2
+    assert quota_us(2.31) == 231_000 and quota_us(0.001) == 1000  # the kernel's 1 ms minimum
+
+
+def test_detection_on_each_kind_of_hierarchy(tmp_path):
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1")
+    assert CpuShare.detect(v1).mechanism == "cgroup-v1"
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cgroup.controllers").write_text("memory pids")
+    found = CpuShare.detect(v2)
+    assert found.mechanism == "none" and "cpu controller" in found.reason
+    (v2 / "cgroup.controllers").write_text("cpu memory pids")
+    assert CpuShare.detect(v2).mechanism == "cgroup-v2"
+    empty = CpuShare.detect(tmp_path / "nothing")
+    assert not empty.active and "no cgroup" in empty.reason
+
+
+SPIN = "import time\nend = time.monotonic() + 1.5\nwhile time.monotonic() < end: pass\nimport os; print(sum(os.times()[:2]))"
+
+
+@pytest.mark.skipif(not CpuShare.detect().active, reason="no writable cgroup cpu controller here")
+def test_a_quarter_vcpu_gets_a_quarter_of_a_core():
+    group = CpuShare.detect().group("test", 0.25)
+    assert group is not None
+    try:
+        started = time.monotonic()
+        out = subprocess.run(
+            [sys.executable, "-c", SPIN],
+            preexec_fn=group.join,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        wall = time.monotonic() - started
+        cpu = float(out.stdout.strip())
+    finally:
+        group.remove()
+    assert 0.15 <= cpu / wall <= 0.35, (cpu, wall)
