@@ -19,7 +19,7 @@ pytestmark = pytest.mark.unit
         (4096, 8, 4096 / 1769),
         (4096, 2, 2.0),
         (10240, 16, 10240 / 1769),
-        (10240, 64, 6.0),
+        (10240, 64, 10240 / 1769),
     ],
 )
 def test_vcpus_follow_memory_capped_by_lambda_and_the_machine(memory, cores, vcpus):
