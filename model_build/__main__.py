@@ -1,4 +1,4 @@
-"""Command line: ``python -m model_build [generate|train|export|samples]``.
+"""Command line: ``python -m model_build [generate|train|export|check|samples]``.
 
 With no command it runs generate -> train -> export with defaults.
 """
@@ -99,6 +99,20 @@ def cmd_samples(args: argparse.Namespace) -> None:
     console.print(f"wrote {len(rows)} labelled WAVs and manifest.csv to {args.out}")
 
 
+def cmd_check(args: argparse.Namespace) -> None:
+    """Check your own ONNX model against the kit's contract and write its model.json."""
+    from .check import check_model
+
+    labels = [label.strip() for label in args.labels.split(",") if label.strip()]
+    meta = check_model(args.model, labels, args.sample_rate, args.out)
+    where = (args.out or args.model.parent) / "model.json"
+    console.print(
+        f"{args.model} fits: input {meta['input_name']} [batch, samples] at {meta['sample_rate']} Hz, "
+        f"output {meta['output_name']} over {len(labels)} labels; wrote {where}. "
+        f"Use it with `pulumi config set modelPath {where.parent / 'model.onnx'}`."
+    )
+
+
 def cmd_all(args: argparse.Namespace) -> None:
     """Generate, train and export with defaults."""
     started = time.perf_counter()
@@ -155,6 +169,23 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", type=Path, required=True, help="checkpoint written by train")
     e.add_argument("--out", type=Path, default=BUILD, help="output folder (default build)")
     e.set_defaults(func=cmd_export)
+
+    c = sub.add_parser(
+        "check",
+        help="check your own ONNX model against the kit's contract and write its model.json",
+    )
+    c.add_argument("model", type=Path, help="the .onnx file")
+    c.add_argument("--labels", required=True, help="class labels in output order, comma-separated")
+    c.add_argument(
+        "--sample-rate",
+        type=int,
+        default=16_000,
+        help="the waveform rate the model expects (default 16000)",
+    )
+    c.add_argument(
+        "--out", type=Path, default=None, help="copy model.onnx here and write model.json beside it"
+    )
+    c.set_defaults(func=cmd_check)
 
     s = sub.add_parser("samples", help="write labelled demo WAVs and manifest.csv")
     s.add_argument(

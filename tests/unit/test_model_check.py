@@ -1,0 +1,126 @@
+"""`model_build check`: your own ONNX model against the kit's contract, good and bad."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from bench import ROOT
+from model_build.check import ContractError, check_model
+
+pytestmark = pytest.mark.unit
+
+
+def graph_model(
+    path, *, elem=TensorProto.FLOAT, in_shape=("batch", "samples"), classes=3, softmax=True
+):
+    """A small model: mean, max and min of the waveform scored into ``classes`` outputs."""
+    x = helper.make_tensor_value_info("wave", elem, list(in_shape))
+    nodes = [
+        helper.make_node("ReduceMean", ["wave", "axes"], ["m"], keepdims=1),
+        helper.make_node("ReduceMax", ["wave", "axes"], ["mx"], keepdims=1),
+        helper.make_node("ReduceMin", ["wave", "axes"], ["mn"], keepdims=1),
+        helper.make_node("Concat", ["m", "mx", "mn"], ["f"], axis=1),
+        helper.make_node("MatMul", ["f", "w"], ["logits"]),
+    ]
+    nodes.append(
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=1)
+        if softmax
+        else helper.make_node("Identity", ["logits"], ["probs"])
+    )
+    inits = [
+        helper.make_tensor("axes", TensorProto.INT64, [1], [len(in_shape) - 1]),
+        helper.make_tensor(
+            "w", TensorProto.FLOAT, [3, classes], np.linspace(-1, 1, 3 * classes).tolist()
+        ),
+    ]
+    out = helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", classes])
+    model = helper.make_model(
+        helper.make_graph(nodes, "g", [x], [out], inits),
+        opset_imports=[helper.make_opsetid("", 18)],
+    )
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_fitting_model_gets_its_model_json_and_loads(tmp_path):
+    from audio_inference.core import LocalClassifier
+    from audio_inference.model import OnnxModel
+
+    from tests.helpers import tone, wav_bytes
+
+    meta = check_model(graph_model(tmp_path / "model.onnx"), ["a", "b", "c"], 8000)
+    assert (
+        meta["input_name"] == "wave"
+        and meta["output_name"] == "probs"
+        and meta["sample_rate"] == 8000
+    )
+    written = json.loads((tmp_path / "model.json").read_text())
+    assert written["sha256"] == meta["sha256"] and written["labels"] == ["a", "b", "c"]
+    result = LocalClassifier(OnnxModel.from_dir(tmp_path)).classify(wav_bytes(tone(1.0)), "x.wav")
+    assert result.label in {"a", "b", "c"} and result.audio_seconds == pytest.approx(1.0, abs=1e-3)
+
+
+def test_the_kits_own_model_fits(tmp_path, model_dir, tiny_build):
+    shutil.copy(model_dir / "model.onnx", tmp_path / "own.onnx")
+    meta = check_model(tmp_path / "own.onnx", tiny_build["labels"], 16000, tmp_path / "out")
+    assert (tmp_path / "out" / "model.onnx").is_file() and meta["sha256"] == tiny_build["metadata"][
+        "sha256"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "labels", "message"),
+    [
+        ({"elem": TensorProto.INT16}, "a,b,c", "it must be FLOAT"),
+        ({"in_shape": ("batch", "channels", "samples")}, "a,b,c", "it must be [batch, samples]"),
+        ({"in_shape": (1, 16000)}, "a,b,c", "fixed batch and samples axis"),
+        ({}, "a,b", "3 classes but --labels names 2"),
+        ({"softmax": False}, "a,b,c", "not class probabilities"),
+        ({}, "a,a,b", "at least two distinct labels"),
+    ],
+    ids=["int16", "rank3", "static", "labels", "logits", "duplicate-labels"],
+)
+def test_models_that_do_not_fit_say_what(tmp_path, kwargs, labels, message):
+    path = graph_model(tmp_path / "model.onnx", **kwargs)
+    with pytest.raises(ContractError) as err:
+        check_model(path, labels.split(","), 16000)
+    assert message in str(err.value)
+    assert not (tmp_path / "model.json").exists()  # nothing written for a refused model
+
+
+def test_cli(tmp_path):
+    path = graph_model(tmp_path / "model.onnx")
+    ok = subprocess.run(
+        [sys.executable, "-m", "model_build", "check", str(path), "--labels", "a,b,c"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ok.returncode == 0 and "fits" in ok.stderr
+    (tmp_path / "bad.onnx").write_bytes(b"not onnx")
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "model_build",
+            "check",
+            str(tmp_path / "bad.onnx"),
+            "--labels",
+            "a,b",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "not a valid ONNX model" in bad.stderr
