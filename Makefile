@@ -5,6 +5,9 @@ PY     := $(VENV)/bin/python
 REQS   := requirements.txt requirements-dev.txt functions/requirements.txt \
           sagemaker/requirements.txt model_build/requirements.txt
 MODEL_SOURCES := $(wildcard model_build/*.py) functions/audio_inference/audio.py
+MODEL_SIZE ?= tiny
+# One stamp per size, so `make demo MODEL_SIZE=base` rebuilds when the size changes.
+MODEL_STAMP := build/.model-$(MODEL_SIZE)
 
 .PHONY: help install model samples demo test bench lint clean
 
@@ -20,17 +23,18 @@ $(VENV)/.installed: $(REQS)
 
 install: $(VENV)/.installed  ## create .venv with every dependency
 
-build/model.onnx: $(VENV)/.installed $(MODEL_SOURCES)
-	$(PY) -m model_build
+$(MODEL_STAMP): $(VENV)/.installed $(MODEL_SOURCES)
+	$(PY) -m model_build --size $(MODEL_SIZE)
+	rm -f build/.model-* && touch $@
 
-model: build/model.onnx  ## generate data, train, export and gate build/model.onnx
+model: $(MODEL_STAMP)  ## generate data, train, export and gate build/model.onnx (MODEL_SIZE=tiny|small|base|large)
 
 build/samples/manifest.csv: $(VENV)/.installed $(wildcard model_build/*.py)
 	$(PY) -m model_build samples --out build/samples --count 40
 
 samples: build/samples/manifest.csv  ## labelled demo WAVs
 
-demo: model samples  ## the whole proof of concept on an embedded AWS emulator
+demo: model samples  ## the whole proof of concept on an embedded AWS emulator (MODEL_SIZE=...)
 	$(PY) -m bench local
 
 test: $(VENV)/.installed lint  ## lint, then every test (unit, Pulumi mocks, moto, real processes)

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from . import ModelBuildError
+from .sizes import DEFAULT_SIZE, SIZES
 
 BUILD = Path("build")
 console = Console(stderr=True)
@@ -56,7 +57,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             task, total=1, completed=1, description=f"read {len(examples)} clips, labels {labels}"
         )
         model, metrics = train(
-            labels, examples, epochs=args.epochs, seed=args.seed, progress=progress
+            labels, examples, epochs=args.epochs, seed=args.seed, size=args.size, progress=progress
         )
     save_checkpoint(args.checkpoint, model, labels, metrics)
     console.print(
@@ -85,8 +86,9 @@ def cmd_export(args: argparse.Namespace) -> None:
         f"parity max |onnx - torch| ({meta['parity']['waveforms']} clips)",
         f"{meta['parity']['max_abs_diff']:.2e} (limit {meta['parity']['tolerance']:.0e})",
     )
+    table.add_row("size", f"{meta['size']} ({meta['training'].get('parameters', '?')} parameters)")
     table.add_row("opset", str(meta["opset"]))
-    table.add_row("size", f"{meta['size_bytes'] / 1024:.0f} KiB")
+    table.add_row("file", f"{meta['size_bytes'] / 1024:.0f} KiB")
     table.add_row("sha256", meta["sha256"][:16] + "...")
     Console().print(table)
 
@@ -120,7 +122,9 @@ def cmd_all(args: argparse.Namespace) -> None:
     cmd_generate(argparse.Namespace(out=data, per_class=args.per_class, seed=args.seed))
     checkpoint = BUILD / "checkpoint.pt"
     cmd_train(
-        argparse.Namespace(data=data, epochs=args.epochs, seed=args.seed, checkpoint=checkpoint)
+        argparse.Namespace(
+            data=data, epochs=args.epochs, seed=args.seed, checkpoint=checkpoint, size=args.size
+        )
     )
     cmd_export(argparse.Namespace(checkpoint=checkpoint, out=BUILD))
     console.print(f"model build finished in {time.perf_counter() - started:.0f} s")
@@ -138,6 +142,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--size",
+        choices=list(SIZES),
+        default=DEFAULT_SIZE,
+        help=f"model size: {', '.join(f'{k} {v}' for k, v in SIZES.items())} channels "
+        f"(default {DEFAULT_SIZE}, fast enough for make demo)",
+    )
     p.set_defaults(func=cmd_all)
     sub = p.add_subparsers(title="commands")
 
@@ -154,6 +165,7 @@ def parser() -> argparse.ArgumentParser:
         "--data", type=Path, default=BUILD / "data", help="data folder (default build/data)"
     )
     t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--size", choices=list(SIZES), default=DEFAULT_SIZE, help="model size")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument(
         "--checkpoint",

@@ -147,6 +147,8 @@ def publish(
     metadata = {
         "labels": labels,
         "sample_rate": SAMPLE_RATE,
+        "size": getattr(model, "size", None),
+        "source": "model_build (reference family)",
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
         "input_shape": ["batch", "samples"],

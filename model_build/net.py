@@ -10,34 +10,35 @@ import torch
 import torchaudio
 from torch import nn
 
+from .sizes import DEFAULT_SIZE, SIZES
+
 SAMPLE_RATE = 16_000
 N_MELS = 40
 TOP_DB = 80.0
 
 
 class AudioClassifier(nn.Module):
-    """Small CNN over a log-mel spectrogram, pooled over time (any input length)."""
+    """CNN over a log-mel spectrogram, pooled over time (any input length), in four sizes."""
 
-    def __init__(self, num_classes: int) -> None:
+    def __init__(self, num_classes: int, size: str = DEFAULT_SIZE) -> None:
+        if size not in SIZES:
+            raise ValueError(f"unknown model size {size!r}: use one of {', '.join(SIZES)}")
         super().__init__()
+        self.size = size
         self.mel = torchaudio.transforms.MelSpectrogram(
             sample_rate=SAMPLE_RATE, n_fft=512, win_length=400, hop_length=160, n_mels=N_MELS
         )
         self.to_db = torchaudio.transforms.AmplitudeToDB(stype="power", top_db=TOP_DB)
-        self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1),
-            nn.BatchNorm2d(16),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1),
-            nn.BatchNorm2d(32),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(32, 48, 3, padding=1),
-            nn.BatchNorm2d(48),
-            nn.ReLU(),
-        )
-        self.head = nn.Linear(48, num_classes)
+        layers: list[nn.Module] = []
+        channels = SIZES[size]
+        previous = 1
+        for i, width in enumerate(channels):
+            layers += [nn.Conv2d(previous, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+            if i < len(channels) - 1:
+                layers.append(nn.MaxPool2d(2))
+            previous = width
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(previous, num_classes)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Map ``[batch, samples]`` float32 at 16 kHz to ``[batch, classes]`` probabilities."""

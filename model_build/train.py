@@ -15,6 +15,7 @@ from torch import nn
 from . import ModelBuildError
 from .data import Clip
 from .net import SAMPLE_RATE, AudioClassifier
+from .sizes import DEFAULT_SIZE
 
 CROP_SAMPLES = SAMPLE_RATE  # train on 1 s windows; the model itself accepts any length
 
@@ -105,6 +106,7 @@ def train(
     epochs: int = 20,
     seed: int = 0,
     holdout: float = 0.2,
+    size: str = DEFAULT_SIZE,
     progress: Progress | None = None,
 ) -> tuple[AudioClassifier, dict]:
     """Train and return the model and its metrics (held-out accuracy, counts, seconds)."""
@@ -113,7 +115,7 @@ def train(
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     train_set, test_set = split(examples, holdout, seed)
-    model = AudioClassifier(len(labels))
+    model = AudioClassifier(len(labels), size)
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
     steps = epochs * -(-len(train_set) // 32)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=3e-3, total_steps=steps)
@@ -144,6 +146,8 @@ def train(
         "train_examples": len(train_set),
         "heldout_examples": len(test_set),
         "epochs": epochs,
+        "size": size,
+        "parameters": sum(p.numel() for p in model.parameters()),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     return model, metrics
@@ -152,7 +156,15 @@ def train(
 def save_checkpoint(path: Path, model: AudioClassifier, labels: list[str], metrics: dict) -> None:
     """Write a checkpoint that ``export`` can rebuild the model from."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"state_dict": model.state_dict(), "labels": labels, "metrics": metrics}, path)
+    torch.save(
+        {
+            "state_dict": model.state_dict(),
+            "labels": labels,
+            "metrics": metrics,
+            "size": model.size,
+        },
+        path,
+    )
 
 
 def load_checkpoint(path: Path) -> tuple[AudioClassifier, list[str], dict]:
@@ -163,7 +175,7 @@ def load_checkpoint(path: Path) -> tuple[AudioClassifier, list[str], dict]:
         )
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        model = AudioClassifier(len(saved["labels"]))
+        model = AudioClassifier(len(saved["labels"]), saved.get("size", DEFAULT_SIZE))
         model.load_state_dict(saved["state_dict"])
     except Exception as exc:  # torch raises many types for a bad file
         raise ModelBuildError(

@@ -421,9 +421,16 @@ class Run:
             "aws_errors_injected": dict(self.fault_proxy.injected) if self.fault_proxy else {},
             "failure_queue_messages": len(failed),
         }
-        config["model_sha256"] = json.loads((self.cfg.model_dir / "model.json").read_text())[
-            "sha256"
-        ]
+        meta = json.loads((self.cfg.model_dir / "model.json").read_text())
+        config["model_sha256"] = meta["sha256"]
+        # Which model produced these numbers: the reference family's size, or your own.
+        config["model"] = {
+            "source": meta.get("source", "model_build"),
+            "size": meta.get("size"),
+            "parameters": (meta.get("training") or {}).get("parameters"),
+            "file_kib": round(meta.get("size_bytes", 0) / 1024),
+            "sample_rate": meta["sample_rate"],
+        }
         machine = {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),

@@ -151,3 +151,22 @@ def test_samples_carry_labels_and_formats(tmp_path):
         seen.add((info.subtype, info.channels))
         assert 8000 <= info.samplerate <= 48_000
     assert {("PCM_16", 1), ("PCM_16", 2), ("FLOAT", 1), ("FLOAT", 2)} <= seen
+
+
+def test_the_family_grows_and_keeps_the_contract():
+    import torch
+
+    from model_build.net import AudioClassifier
+    from model_build.sizes import SIZES
+
+    params = []
+    for size in SIZES:
+        model = AudioClassifier(4, size).eval()
+        params.append(sum(p.numel() for p in model.parameters()))
+        with torch.no_grad():
+            for n in (1600, 16000):  # the shortest input the export allows, and 1 s
+                probs = model(torch.zeros(2, n))
+                assert probs.shape == (2, 4) and torch.allclose(probs.sum(1), torch.ones(2))
+    assert params == sorted(params) and params[-1] > 100 * params[0]
+    with pytest.raises(ValueError, match="unknown model size 'huge'"):
+        AudioClassifier(4, "huge")
