@@ -108,3 +108,45 @@ def test_fault_options_are_validated():
         timeout=60,
     )
     assert result.returncode == 2 and "between 0 and 1" in result.stdout
+
+
+def test_tune_local_predicts_per_size_and_says_so(model_dir, samples, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "tune",
+            "--local",
+            "--memory",
+            "1024,2048",
+            "--requests",
+            "3",
+            "--model-dir",
+            str(model_dir),
+            "--samples",
+            str(samples),
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "LOCAL PREDICTION" in result.stdout
+    doc = json.loads((tmp_path / "tune.json").read_text())
+    assert [p["memory_mb"] for p in doc["points"]] == [1024, 2048]
+    assert doc["picks"]["standard"]["cheapest"] in (1024, 2048)
+    (pair,) = doc["shape"]
+    assert pair["cpu_share_ratio"] == pytest.approx(
+        min(2048 / 1769, os.cpu_count()) / (1024 / 1769)
+    )
+    assert (tmp_path / "tune.png").stat().st_size > 5000 and (
+        tmp_path / "local-1024mb.json"
+    ).exists()
