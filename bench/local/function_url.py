@@ -99,6 +99,21 @@ class FunctionUrl:
         data = base64.b64decode(text) if response.get("isBase64Encoded") else text.encode()
         return int(response.get("statusCode", 200)), data, dict(response.get("headers") or {})
 
+    def post(self, data: bytes, timeout_s: float) -> tuple[dict[str, Any], float, float]:
+        """A caller's POST of ``data``: (JSON answer, sent at, answered at) in perf_counter time."""
+        import http.client
+
+        conn = http.client.HTTPConnection(self.host, timeout=timeout_s)
+        sent = time.perf_counter()
+        try:
+            conn.request("POST", "/", body=data, headers={"Content-Type": "audio/wav"})
+            body = json.loads(conn.getresponse().read() or b"{}")
+        except (OSError, ValueError) as exc:
+            body = {"error": str(exc)}
+        finally:
+            conn.close()
+        return body, sent, time.perf_counter()
+
     def stop(self) -> None:
         """Stop serving and free the port."""
         self.server.shutdown()

@@ -99,3 +99,18 @@ def materialize(
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(path, target)
     return root
+
+
+CONTAINER_DOCKERFILE = ROOT / "functions" / "Dockerfile"
+TASK_ROOT = "/var/task"  # LAMBDA_TASK_ROOT in the AWS Lambda base image
+
+
+def container_environment(root: Path, model_dir: Path) -> dict[str, str]:
+    """Lay out the container variant's image under ``root``; return the environment it sets.
+
+    Code from ``${LAMBDA_TASK_ROOT}``, the model from the image's ``MODEL_DIR``:
+    exactly the files the image holds, so a local cold start downloads no model.
+    """
+    materialize(CONTAINER_DOCKERFILE, root, {"LAMBDA_TASK_ROOT": TASK_ROOT}, {"model": model_dir})
+    env = {k: str(root / v.lstrip("/")) for k, v in image_env(CONTAINER_DOCKERFILE).items()}
+    return {**env, "LAMBDA_TASK_ROOT": str(root / TASK_ROOT.lstrip("/"))}

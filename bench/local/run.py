@@ -43,10 +43,11 @@ from model_build.samples import read_manifest
 from .config import LocalConfig
 from .cpu_share import CpuShare
 from .emulator import MotoServer, create_stack, handler_env, receive_events
+from .failures import failed_events, keep_failed
 from .fault_proxy import Fault, FaultProxy
 from .function_url import FunctionUrl
 from .functions import FunctionEmulator
-from .image_layout import image_env, materialize
+from .image_layout import container_environment
 from .processes import ServingProcess
 from .runtime_api import Snapshot, billed_ms
 
@@ -164,15 +165,8 @@ class Run:
             self.threads.append(thread)
 
     def _container_layout(self) -> dict[str, str]:
-        """Lay out the container image's files (as ``functions/Dockerfile`` copies them)."""
-        dockerfile = ROOT / "functions" / "Dockerfile"
         root = self.cfg.out_dir / "images" / f"container-{self.run_id}"
-        task_root = "/var/task"  # LAMBDA_TASK_ROOT in the AWS base image
-        materialize(
-            dockerfile, root, {"LAMBDA_TASK_ROOT": task_root}, {"model": self.cfg.model_dir}
-        )
-        env = {k: str(root / v.lstrip("/")) for k, v in image_env(dockerfile).items()}
-        return {**env, "LAMBDA_TASK_ROOT": str(root / task_root.lstrip("/"))}
+        return container_environment(root, self.cfg.model_dir)
 
     def _dispatch(self, variant: str) -> None:
         """Deliver S3 events from the variant's queue to its function (async invoke)."""
@@ -205,46 +199,11 @@ class Run:
             self.done[uri].set()
 
     def _keep_failed(self, variant: str, event: dict, attempts: list[dict]) -> None:
-        """Lambda's on-failure destination: the event and why, in its record format."""
-        error = attempts[-1]["error"] or {}
-        record = {
-            "version": "1.0",
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-            "requestContext": {
-                "requestId": attempts[-1].get("request_id"),
-                "functionArn": f"arn:aws:lambda:us-east-1:000000000000:function:local-{variant}",
-                "condition": "RetriesExhausted",
-                "approximateInvokeCount": len(attempts),
-            },
-            "requestPayload": event,
-            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
-            "responsePayload": error,
-        }
-        sqs = self.server.client("sqs")  # type: ignore[union-attr]
-        sqs.send_message(QueueUrl=self.failure_queue, MessageBody=json.dumps(record, default=str))
+        keep_failed(self.server.client("sqs"), self.failure_queue, variant, event, attempts)  # type: ignore[union-attr]
 
     def failed_events(self) -> dict[str, str]:
         """Object URI -> reason, for every event kept in the failure queue."""
-        sqs = self.server.client("sqs")  # type: ignore[union-attr]
-        reasons: dict[str, str] = {}
-        while True:
-            messages = sqs.receive_message(
-                QueueUrl=self.failure_queue, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", [])
-            if not messages:
-                return reasons
-            for message in messages:
-                record = json.loads(message["Body"])
-                reason = (
-                    record["responsePayload"].get("errorType", "")
-                    + ": "
-                    + str(record["responsePayload"].get("errorMessage", ""))
-                )
-                for obj in s3_objects(record["requestPayload"]):
-                    reasons[obj.uri] = reason
-                sqs.delete_message(
-                    QueueUrl=self.failure_queue, ReceiptHandle=message["ReceiptHandle"]
-                )
+        return failed_events(self.server.client("sqs"), self.failure_queue)  # type: ignore[union-attr]
 
     def drive(self, progress: Progress) -> None:
         """Upload the schedule for each variant in turn and wait for every result."""
@@ -302,21 +261,9 @@ class Run:
 
     def _post(self, placeholder: str, info: dict) -> None:
         """POST one sample to the local function URL; the response names the stored item."""
-        import http.client
-
         assert self.url is not None
         data = (self.cfg.samples_dir / info["sample"]).read_bytes()
-        conn = http.client.HTTPConnection(self.url.host, timeout=self.cfg.timeout_s + 30)
-        sent = time.perf_counter()
-        try:
-            conn.request("POST", "/", body=data, headers={"Content-Type": "audio/wav"})
-            response = conn.getresponse()
-            body = json.loads(response.read() or b"{}")
-        except (OSError, ValueError) as exc:
-            body = {"error": str(exc)}
-        finally:
-            conn.close()
-        answered = time.perf_counter()
+        body, sent, answered = self.url.post(data, self.cfg.timeout_s + 30)
         name = body.get("object") or f"{self.url.url}{placeholder}"
         attempt = dict(self.url.attempts.get(name, {"error": {"errorMessage": body.get("error")}}))
         attempt["finished"] = answered  # e2e over HTTP: request until response
