@@ -286,7 +286,7 @@ def packages(progress: Progress) -> dict:
     return {"packages": out}
 
 
-def main(args) -> int:
+def main(args: Any) -> int:
     """Run every figure, print the table, write build/bench.json."""
     model_dir = Path(args.model_dir).resolve()
     if not (model_dir / "model.onnx").exists() or not (model_dir / "checkpoint.pt").exists():
