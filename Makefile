@@ -43,7 +43,7 @@ test: $(VENV)/.installed lint  ## lint, then every test (unit, Pulumi mocks, mot
 bench: model  ## runtime micro-benchmarks -> build/bench.json
 	$(PY) -m bench runtime
 
-lint: $(VENV)/.installed  ## ruff (lint + format) and mypy on components/ and functions/
+lint: $(VENV)/.installed  ## ruff (lint + format) and mypy (every package, every function typed)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
