@@ -15,7 +15,7 @@ def test_pulumi_yaml_defaults_match_the_settings_module():
     assert schema["timeoutSeconds"]["default"] == settings.DEFAULT_TIMEOUT_SECONDS
     assert schema["maxObjectMb"]["default"] * 2**20 == settings.DEFAULT_MAX_OBJECT_BYTES
     assert schema["maxAudioSeconds"]["default"] == settings.DEFAULT_MAX_AUDIO_SECONDS
-    assert schema["variants"]["default"] == list(settings.VARIANTS)
+    assert set(schema["variants"]["default"]) <= set(settings.VARIANTS)
 
 
 @pytest.mark.parametrize("timeout", [endpoint.minimum_timeout_seconds(), 90, 120, 300, 900])
