@@ -1,0 +1,90 @@
+"""The container, http and provisioned-concurrency variants under Pulumi's mocks."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from components.config import StackConfigError
+from tests.infra.test_stack import FN, _policies
+
+pytestmark = pytest.mark.infra
+
+
+def test_container_lambda_runs_its_own_image_by_digest(run_stack):
+    run = run_stack(variants=["container"], architecture="arm64")
+    image = run.mocks.one("docker-build:index:Image", "container-image")
+    assert image["platforms"] == ["linux/arm64"]  # the function's architecture
+    assert image["exports"] == [{"registry": {"ociMediaTypes": False, "push": True}}]
+    assert image["push"] is False and image["dockerfile"]["location"].endswith(
+        "functions/Dockerfile"
+    )
+    assert set(image["context"]["named"]) == {"model"}  # the model folder, baked in
+    fn = run.mocks.one(FN, "container-fn")
+    assert re.fullmatch(
+        r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com/[^:@]+@sha256:[0-9a-f]{64}", fn["imageUri"]
+    )
+    assert fn["architectures"] == ["arm64"] and "MODEL_DIR" not in fn["environment"]["variables"]
+    policy = json.loads(
+        run.mocks.one("aws:ecr/repositoryPolicy:RepositoryPolicy", "container-repo-policy")[
+            "policy"
+        ]
+    )
+    assert policy["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert run.outputs["upload_prefixes"] == {"container": "incoming/container/"}
+
+
+def test_container_dockerfile_bakes_the_model_and_runs_the_same_handler():
+    from components._packaging import ROOT
+
+    text = (ROOT / "functions" / "Dockerfile").read_text()
+    assert "FROM public.ecr.aws/lambda/python:3.12" in text
+    assert "COPY --from=model model.onnx model.json /opt/model/" in text
+    assert "ENV MODEL_DIR=/opt/model" in text and 'CMD ["standard_handler.handler"]' in text
+    assert "torch" not in text
+
+
+def test_http_variant_has_an_iam_function_url_and_no_upload_trigger(run_stack):
+    run = run_stack(variants=["http"])
+    url = run.mocks.one("aws:lambda/functionUrl:FunctionUrl", "http-url")
+    assert url["authorizationType"] == "AWS_IAM" and "qualifier" not in url
+    assert run.mocks.of_type("aws:lambda/permission:Permission") == []
+    statements = {s["Sid"] for s in _policies(run)["http-policy"]["Statement"]}
+    assert "ReadUploads" not in statements and "PutPredictions" in statements
+    assert "http" in run.outputs["function_urls"]
+
+
+def test_provisioned_concurrency_sits_on_alias_live(run_stack):
+    run = run_stack(
+        variants=["standard", "http"], provisionedConcurrency={"http": 2, "standard": 1}
+    )
+    for name, count in (("http", 2), ("standard", 1)):
+        fn = run.mocks.one(FN, f"{name}-fn")
+        assert fn["publish"] is True and not fn.get("snapStart")
+        alias = run.mocks.one("aws:lambda/alias:Alias", f"{name}-alias")
+        assert alias["name"] == "live" and alias["functionVersion"] == "3"
+        config = run.mocks.one(
+            "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig",
+            f"{name}-provisioned",
+        )
+        assert config["qualifier"] == "live" and config["provisionedConcurrentExecutions"] == count
+    url = run.mocks.one("aws:lambda/functionUrl:FunctionUrl", "http-url")
+    assert url["qualifier"] == "live"  # the URL reaches the provisioned environments
+    permission = run.mocks.one("aws:lambda/permission:Permission", "standard-s3-invoke")
+    assert permission["qualifier"] == "live"
+    assert run.outputs["provisioned_concurrency"] == {"http": 2, "standard": 1}
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"snapstart": 1}, "SnapStart cannot be combined with provisioned concurrency"),
+        ({"container": 1}, "is not a deployed variant"),
+        ({"http": -1}, "provisionedConcurrency.http=-1 must be an integer"),
+    ],
+)
+def test_provisioned_concurrency_is_checked(run_stack, setting, message):
+    with pytest.raises(StackConfigError, match=message):
+        run_stack(variants=["standard", "snapstart", "http"], provisionedConcurrency=setting)
