@@ -87,3 +87,14 @@ class Context:
     def __init__(self, request_id: str = "req-1") -> None:
         self.aws_request_id = request_id
         self.function_name = "test"
+
+
+def run_cli(*args: str, timeout: float = 120) -> Any:
+    """Run ``python -m <args>`` from the project root, as a user would; capture its output."""
+    import subprocess
+
+    from bench import ROOT
+
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
 
-from bench import ROOT
 from bench.preflight import check_resources, run
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.infra
 
@@ -113,13 +111,7 @@ def test_inputs_are_checked_against_the_api_models_themselves():
 
 def test_cli_exit_codes(tmp_path, model_dir):
     def cli(path):
-        return subprocess.run(
-            [sys.executable, "-m", "bench", "preflight", "--stack-config", str(path)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_cli("bench", "preflight", "--stack-config", str(path), timeout=300)
 
     ok = cli(stack_file(tmp_path, model_dir))
     assert ok.returncode == 0 and "No findings" in ok.stdout and "$40.88" in ok.stdout

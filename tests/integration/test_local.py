@@ -16,6 +16,7 @@ from bench import ROOT, results
 from bench.local.config import LocalConfig
 from bench.local.run import run
 from bench.report import SECTIONS, write_report
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -183,13 +184,7 @@ def _sid(p: psutil.Process) -> int | None:
 
 
 def test_bad_arguments_are_refused():
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "local", "--variants", "gpu"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("bench", "local", "--variants", "gpu", timeout=60)
     assert result.returncode == 2 and "unknown variant" in result.stdout
 
 
@@ -199,30 +194,23 @@ def test_a_subset_of_variants_with_stack_settings(model_dir, samples, tmp_path):
 
     stack = tmp_path / "Pulumi.small.yaml"
     stack.write_text("config:\n  audio-inference-kit:lambdaMemoryMb: 1769\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "local",
-            "--variants",
-            "standard",
-            "--requests",
-            "2",
-            "--cold-starts",
-            "1",
-            "--model-dir",
-            str(model_dir),
-            "--samples",
-            str(samples),
-            "--out",
-            str(tmp_path),
-            "--stack-config",
-            str(stack),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        "bench",
+        "local",
+        "--variants",
+        "standard",
+        "--requests",
+        "2",
+        "--cold-starts",
+        "1",
+        "--model-dir",
+        str(model_dir),
+        "--samples",
+        str(samples),
+        "--out",
+        str(tmp_path),
+        "--stack-config",
+        str(stack),
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

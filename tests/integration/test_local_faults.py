@@ -10,11 +10,11 @@ import psutil
 import pytest
 from rich.console import Console
 
-from bench import ROOT
 from bench.local.config import LocalConfig
 from bench.local.emulator import handler_env
 from bench.local.run import run
 from bench.local.runtime_api import ExecutionEnvironment
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -97,45 +97,28 @@ def test_an_invocation_that_outlives_the_timeout_discards_the_environment(aws, t
 
 
 def test_fault_options_are_validated():
-    import subprocess
-    import sys
 
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "local", "--crash-rate", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("bench", "local", "--crash-rate", "2", timeout=60)
     assert result.returncode == 2 and "between 0 and 1" in result.stdout
 
 
 def test_tune_local_predicts_per_size_and_says_so(model_dir, samples, tmp_path):
     import json
-    import subprocess
-    import sys
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "tune",
-            "--local",
-            "--memory",
-            "1024,2048",
-            "--requests",
-            "3",
-            "--model-dir",
-            str(model_dir),
-            "--samples",
-            str(samples),
-            "--out",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        "bench",
+        "tune",
+        "--local",
+        "--memory",
+        "1024,2048",
+        "--requests",
+        "3",
+        "--model-dir",
+        str(model_dir),
+        "--samples",
+        str(samples),
+        "--out",
+        str(tmp_path),
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -12,7 +12,7 @@ from audio_inference.settings import SAGEMAKER
 
 from bench.local.emulator import apply_env, handler_env, restore_env
 from bench.local.processes import ServingProcess
-from tests.helpers import Context, get_item, load_handler, tone, upload, wav_bytes
+from tests.helpers import Context, get_item, load_handler, run_cli, tone, upload, wav_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -67,18 +67,8 @@ def test_client_errors(server, body, content_type, status, message):
 
 
 def test_serve_refuses_a_missing_model_dir(tmp_path):
-    import subprocess
-    import sys
 
-    from bench import ROOT
-
-    result = subprocess.run(
-        [sys.executable, "-m", "sagemaker.serve", "--model-dir", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_cli("sagemaker.serve", "--model-dir", str(tmp_path), timeout=60)
     assert result.returncode == 2 and "model.onnx is missing" in result.stderr
 
 

@@ -1,13 +1,11 @@
 """Cost model: the seed table, hand-computed cases, crossovers, overrides, input errors."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from bench import ROOT
 from bench.cost import CostInputError, CostModel, Pricing, VariantCost
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.unit
 
@@ -169,44 +167,25 @@ def test_impossible_inputs(variant, message):
 
 def test_cli_prints_tables_writes_json_and_refuses_bad_input(tmp_path):
     out = tmp_path / "cost.json"
-    ok = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "cost",
-            "--price",
-            "standard=13.80:0",
-            "--price",
-            "sagemaker=0.81:40.88",
-            "--json",
-            str(out),
-            "--plot",
-            str(tmp_path / "c.png"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    ok = run_cli(
+        "bench",
+        "cost",
+        "--price",
+        "standard=13.80:0",
+        "--price",
+        "sagemaker=0.81:40.88",
+        "--json",
+        str(out),
+        "--plot",
+        str(tmp_path / "c.png"),
         timeout=120,
     )
     assert ok.returncode == 0, ok.stderr
     assert "71.9" in ok.stdout and (tmp_path / "c.png").stat().st_size > 10_000
     assert json.loads(out.read_text())["crossovers"][0]["rpm"] == pytest.approx(71.86, rel=1e-3)
-    bad = subprocess.run(
-        [sys.executable, "-m", "bench", "cost", "--billed-ms", "-3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = run_cli("bench", "cost", "--billed-ms", "-3", timeout=120)
     assert bad.returncode == 2 and "negative" in bad.stdout and "Traceback" not in bad.stderr
-    bad = subprocess.run(
-        [sys.executable, "-m", "bench", "cost", "--instance-type", "ml.x9.huge"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = run_cli("bench", "cost", "--instance-type", "ml.x9.huge", timeout=120)
     assert bad.returncode == 2 and "unknown SageMaker instance type" in bad.stdout
 
 

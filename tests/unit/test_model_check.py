@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from bench import ROOT
 from model_build.check import ContractError, check_model
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.unit
 
@@ -99,28 +97,10 @@ def test_models_that_do_not_fit_say_what(tmp_path, kwargs, labels, message):
 
 def test_cli(tmp_path):
     path = graph_model(tmp_path / "model.onnx")
-    ok = subprocess.run(
-        [sys.executable, "-m", "model_build", "check", str(path), "--labels", "a,b,c"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    ok = run_cli("model_build", "check", str(path), "--labels", "a,b,c", timeout=120)
     assert ok.returncode == 0 and "fits" in ok.stderr
     (tmp_path / "bad.onnx").write_bytes(b"not onnx")
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "model_build",
-            "check",
-            str(tmp_path / "bad.onnx"),
-            "--labels",
-            "a,b",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    bad = run_cli(
+        "model_build", "check", str(tmp_path / "bad.onnx"), "--labels", "a,b", timeout=120
     )
     assert bad.returncode == 2 and "not a valid ONNX model" in bad.stderr
