@@ -13,6 +13,7 @@ import sys
 COMMANDS = (
     "bench.local.command",
     "bench.cost.command",
+    "bench.simulate.command",
     "bench.report",
     "bench.preflight",
     "bench.aws.command",

@@ -12,7 +12,7 @@ from audio_inference.settings import DEFAULT_LAMBDA_MEMORY_MB, DEFAULT_PROXY_MEM
 from bench.render.plots import plot_cost
 from bench.render.tables import cost_tables
 
-from .inputs import manual_variants, parse_price, variants_from_results
+from .inputs import add_primitive_args, manual_variants, parse_price, variants_from_results
 from .model import CostInputError, CostModel, Pricing
 
 
@@ -70,39 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="NAME=PER_1M:FIXED",
         help="a variant by its price per 1M requests and fixed monthly cost (repeatable)",
     )
-    src.add_argument(
-        "--memory-mb",
-        type=int,
-        default=DEFAULT_LAMBDA_MEMORY_MB,
-        help=f"Lambda memory (default {DEFAULT_LAMBDA_MEMORY_MB})",
-    )
-    src.add_argument(
-        "--billed-ms", type=float, default=200.0, help="billed ms per invocation (default 200)"
-    )
-    src.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
-    src.add_argument(
-        "--cold-fraction",
-        type=float,
-        default=None,
-        help="share of invocations that are cold starts (overrides the results file)",
-    )
-    src.add_argument(
-        "--init-ms", type=float, default=0.0, help="billed INIT per on-demand cold start"
-    )
-    src.add_argument(
-        "--restore-ms", type=float, default=0.0, help="billed restore per SnapStart restore"
-    )
-    src.add_argument(
-        "--snapstart-versions",
-        type=int,
-        default=1,
-        help="active published SnapStart versions, each cached and billed (default 1; "
-        "`bench prune` deletes unused ones)",
-    )
-    src.add_argument("--proxy-memory-mb", type=int, default=DEFAULT_PROXY_MEMORY_MB)
-    src.add_argument("--proxy-billed-ms", type=float, default=100.0)
-    src.add_argument("--instance-type", default="ml.t2.medium")
-    src.add_argument("--instance-count", type=int, default=1)
+    add_primitive_args(src)
     p.add_argument(
         "--rpm", default="10,50,72,200,1000", help="traffic levels (requests per minute)"
     )

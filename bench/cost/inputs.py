@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
-from audio_inference.settings import HTTP
+from audio_inference.settings import DEFAULT_LAMBDA_MEMORY_MB, DEFAULT_PROXY_MEMORY_MB, HTTP
 
 from .model import CostInputError, VariantCost
 
@@ -124,3 +125,40 @@ def manual_variants(args: Any) -> list[VariantCost]:
             **common,
         ),
     ]
+
+
+def add_primitive_args(group: argparse._ArgumentGroup) -> None:
+    """Options that describe the variants by hand when there is no results file."""
+    group.add_argument(
+        "--memory-mb",
+        type=int,
+        default=DEFAULT_LAMBDA_MEMORY_MB,
+        help=f"Lambda memory (default {DEFAULT_LAMBDA_MEMORY_MB})",
+    )
+    group.add_argument(
+        "--billed-ms", type=float, default=200.0, help="billed ms per invocation (default 200)"
+    )
+    group.add_argument("--arch", default="x86_64", choices=["x86_64", "arm64"])
+    group.add_argument(
+        "--cold-fraction",
+        type=float,
+        default=None,
+        help="share of invocations that are cold starts (overrides the results file)",
+    )
+    group.add_argument(
+        "--init-ms", type=float, default=0.0, help="billed INIT per on-demand cold start"
+    )
+    group.add_argument(
+        "--restore-ms", type=float, default=0.0, help="billed restore per SnapStart restore"
+    )
+    group.add_argument(
+        "--snapstart-versions",
+        type=int,
+        default=1,
+        help="active published SnapStart versions, each cached and billed (default 1; "
+        "`bench prune` deletes unused ones)",
+    )
+    group.add_argument("--proxy-memory-mb", type=int, default=DEFAULT_PROXY_MEMORY_MB)
+    group.add_argument("--proxy-billed-ms", type=float, default=100.0)
+    group.add_argument("--instance-type", default="ml.t2.medium")
+    group.add_argument("--instance-count", type=int, default=1)

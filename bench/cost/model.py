@@ -25,12 +25,20 @@ from audio_inference.settings import DEFAULT_LAMBDA_MEMORY_MB, LAMBDA_MEMORY_MB
 
 PRICING_FILE = Path(__file__).with_name("pricing.json")
 DEFAULT_RPM = (10, 50, 72, 200, 1000)
-KINDS = ("lambda", "snapstart", "sagemaker", "sagemaker-serverless", "manual")
+KINDS = (
+    "lambda",
+    "snapstart",
+    "sagemaker",
+    "sagemaker-serverless",
+    "managed-instances",
+    "manual",
+)
 LABELS = {
     "lambda": "Lambda",
     "snapstart": "Lambda SnapStart",
     "sagemaker": "SageMaker endpoint + proxy",
     "sagemaker-serverless": "SageMaker Serverless + proxy",
+    "managed-instances": "Lambda Managed Instances (not deployed by this kit)",
     "manual": "given price",
 }
 
@@ -108,6 +116,16 @@ class Pricing:
             )
         return float(table[instance_type])
 
+    def ec2_hour(self, instance_type: str) -> tuple[float, int]:
+        """Hourly price and vCPUs of an EC2 instance (Lambda Managed Instances capacity)."""
+        entry = self.data["prices"]["ec2_instance_hour"]
+        if instance_type not in entry["instances"]:
+            raise CostInputError(
+                f"unknown EC2 instance type {instance_type!r}; "
+                f"priced: {', '.join(sorted(entry['instances']))} (add it with --prices)"
+            )
+        return float(entry["instances"][instance_type]), int(entry["vcpus"][instance_type])
+
     @property
     def seconds_per_month(self) -> float:
         """Seconds in the pricing month."""
@@ -134,7 +152,8 @@ class VariantCost:
     """Environments kept initialized all month (reserved GB-seconds); invocations then pay the
     lower provisioned duration rate and start cold only beyond them (assumed: never)."""
     instance_type: str = "ml.t2.medium"
-    instance_count: int = 1
+    instance_count: float = 1
+    """instances (a mean when the simulator autoscales)"""
     serverless_memory_mb: int = 0
     serverless_ms: float = 0.0
     """Billed processing time per request on a serverless endpoint."""
@@ -196,7 +215,9 @@ class VariantCost:
     def label(self) -> str:
         """Readable name for tables and plots."""
         if self.kind == "sagemaker":
-            return f"{self.name} ({self.instance_type} x{self.instance_count} + {self.memory_mb} MB proxy)"
+            return f"{self.name} ({self.instance_type} x{self.instance_count:g} + {self.memory_mb} MB proxy)"
+        if self.kind == "managed-instances":
+            return f"{self.name} ({self.instance_type} x{self.instance_count:g}, not deployed by this kit)"
         if self.kind in ("lambda", "snapstart"):
             return f"{self.name} ({self.memory_mb} MB {self.architecture})"
         return self.name
@@ -226,6 +247,8 @@ class CostModel:
             v.check()
             if v.kind == "sagemaker":
                 self.pricing.instance_hour(v.instance_type)
+            if v.kind == "managed-instances":
+                self.pricing.ec2_hour(v.instance_type)
 
     def requests(self, rpm: float) -> float:
         """Requests per month at a steady rate."""
@@ -236,6 +259,17 @@ class CostModel:
         p = self.pricing
         if v.kind == "manual":
             return {"variable": n * v.per_million / 1e6, "fixed": v.fixed_monthly}
+        if v.kind == "managed-instances":
+            hourly, _ = p.ec2_hour(v.instance_type)
+            return {
+                "lambda_requests": n * p.price("lambda_request"),
+                "instances": hourly
+                * (1 + p.price("managed_instances_fee"))
+                * p.hours_per_month
+                * v.instance_count,
+                "s3_requests": n * (v.s3_puts * p.price("s3_put") + v.s3_gets * p.price("s3_get")),
+                "dynamodb_writes": n * v.dynamodb_writes * p.price("dynamodb_write"),
+            }
         gb = v.memory_mb / 1024
         cold = n * v.cold_fraction
         gb_s = n * gb * v.billed_ms / 1000

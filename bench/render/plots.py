@@ -10,6 +10,7 @@ COLORS = {
     "sagemaker": "#2ca02c",
     "container": "#9467bd",
     "http": "#8c564b",
+    "managed-instances": "#e377c2",
 }
 
 

@@ -1,0 +1,265 @@
+"""Simulator against closed forms (Erlang C, exp(-lambda*idle), Little's law) and the seed table."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from bench.cost import CostModel, Pricing, VariantCost
+from bench.simulate import kernels as k
+from bench.simulate.engine import Options, Tally, monthly_cost, simulate
+from bench.simulate.platform import Platform, PlatformError
+from bench.simulate.service import Service
+from bench.simulate.sweep import sweep
+from bench.simulate.traffic import TrafficError, load_trace, make
+from tests.helpers import run_cli
+from tests.unit.test_cost import SEED, seed_model
+
+pytestmark = pytest.mark.unit
+
+MONTH = 730 * 3600.0
+
+
+def erlang_c_wait(c: int, lam: float, mu: float) -> float:
+    """Mean wait in queue of M/M/c (Erlang C)."""
+    a = lam / mu
+    rho = a / c
+    top = a**c / math.factorial(c) / (1 - rho)
+    p_wait = top / (sum(a**n / math.factorial(n) for n in range(c)) + top)
+    return p_wait / (c * mu - lam)
+
+
+def lambda_service(warm_ms: np.ndarray, cold_ms: np.ndarray, **cost: object) -> Service:
+    return Service(
+        cost=VariantCost(name="standard", kind="lambda", **cost),  # type: ignore[arg-type]
+        warm_ms=warm_ms,
+        cold_ms=cold_ms,
+        endpoint_ms=np.array([]),
+    )
+
+
+@pytest.mark.parametrize("c, rho", [(1, 0.5), (2, 0.7), (4, 0.85)])
+def test_fifo_mean_wait_matches_erlang_c(c: int, rho: float) -> None:
+    rng = np.random.default_rng(1)
+    mean_s = 0.1
+    lam = rho * c / mean_s
+    n = 3_000_000
+    arrivals = np.cumsum(rng.exponential(1 / lam, n))
+    service = rng.exponential(mean_s * 1000, n)
+    st = np.zeros(8)
+    st[k.F_ACTIVE] = c
+    wait, served = np.empty(n), np.empty(n)
+    k.fifo_servers(
+        arrivals, service, c, c, 0.0, 0.0, 1.0, False, 0.7, 0, 0, 1e9, st, np.zeros(c), wait, served
+    )
+    expected = erlang_c_wait(c, lam, 1 / mean_s) * 1000
+    assert np.mean(wait) == pytest.approx(expected, rel=0.02)
+    # Little's law for the queue: mean number waiting = lambda * mean wait, the number
+    # waiting counted independently at random instants
+    ends = arrivals + wait / 1000
+    probe = np.sort(rng.uniform(arrivals[1000], arrivals[-1000], 20_000))
+    waiting = np.searchsorted(arrivals, probe) - np.searchsorted(np.sort(ends), probe)
+    assert waiting.mean() == pytest.approx(lam * np.mean(wait) / 1000, rel=0.05)
+
+
+def test_single_environment_cold_share_is_exp_minus_rate_times_idle() -> None:
+    idle = 600.0
+    for rate_per_s in (1 / 600, 1 / 300):
+        traffic = make("poisson", rate_per_s * 60, 400_000 / rate_per_s)
+        service = lambda_service(np.array([1.0]), np.array([0.0]))
+        platform = Platform.load(lambda_idle_lifetime_s=idle)
+        tallies, aggregate = simulate([service], traffic, platform, Options(max_exact=10**7))
+        t = tallies["standard"]
+        assert not aggregate
+        expected = math.exp(-rate_per_s * (idle + 0.001))
+        assert t.cold / t.requests == pytest.approx(expected, rel=0.02)
+
+
+def test_littles_law_for_lambda_environments_with_cold_starts() -> None:
+    rng = np.random.default_rng(3)
+    lam, n = 20.0, 400_000
+    arrivals = np.cumsum(rng.exponential(1 / lam, n))
+    warm = rng.lognormal(np.log(80), 0.5, n)
+    cold = np.full(n, 900.0)
+    pool_st = np.zeros(5)
+    latency, kind = np.empty(n), np.empty(n, dtype=np.int8)
+    k.lambda_pool(
+        arrivals,
+        warm,
+        cold,
+        5.0,  # short idle lifetime: many cold starts
+        1000,
+        1000,
+        False,
+        pool_st,
+        np.zeros(1001),
+        np.zeros(1001, dtype=np.int64),
+        np.zeros(1001),
+        np.full(1000, -1e18),
+        latency,
+        kind,
+    )
+    assert 0.001 < np.mean(kind == k.COLD) < 0.5
+    starts, ends = arrivals, np.sort(arrivals + latency / 1000)
+    probe = np.sort(rng.uniform(arrivals[1000], arrivals[-1000], 50_000))
+    busy = np.searchsorted(starts, probe) - np.searchsorted(ends, probe)
+    assert busy.mean() == pytest.approx(lam * np.mean(latency) / 1000, rel=0.02)
+
+
+def test_seed_table_reproduced_exactly_with_given_prices_and_no_cold_overhead() -> None:
+    pricing = Pricing.load()
+    platform = Platform.load()
+    traffic = [make("poisson", rpm, MONTH) for rpm in SEED]
+    given = seed_model().variants
+    doc = sweep([], traffic, platform, Options(max_exact=20_000), pricing, ci_reps=0, given=given)
+    for level in doc["shapes"][0]["levels"]:
+        for name, expected in SEED[level["rpm"]].items():
+            assert level["variants"][name]["monthly"] == pytest.approx(expected, rel=0.01)
+            exact = seed_model().monthly(
+                next(v for v in given if v.name == name), level["rpm"] * 60 * 730
+            )
+            assert level["variants"][name]["monthly"] == exact
+    # a simulated Lambda whose cold starts cost nothing costs what the steady model says
+    service = lambda_service(np.array([199.5]), np.array([]), memory_mb=1024, billed_ms=0)
+    traffic72 = make("poisson", 72, MONTH)
+    tallies, _ = simulate([service], traffic72, platform, Options(max_exact=200_000))
+    cost, _, _ = monthly_cost(service, tallies["standard"], traffic72, platform, pricing)
+    steady = VariantCost(name="s", kind="lambda", memory_mb=1024, billed_ms=200)
+    assert cost == pytest.approx(CostModel([steady]).monthly(steady, 72 * 60 * 730), rel=1e-9)
+
+
+def test_provisioned_environments_absorb_traffic_without_cold_starts() -> None:
+    traffic = make("poisson", 600, 3600 * 24)
+    service = lambda_service(np.array([50.0]), np.array([800.0]), provisioned_concurrency=10)
+    tallies, _ = simulate([service], traffic, Platform.load(), Options())
+    t = tallies["standard"]
+    assert t.cold == 0 and t.provisioned == t.requests
+
+
+def test_over_the_concurrency_limit_sync_calls_are_throttled_and_async_events_wait() -> None:
+    traffic = make("poisson", 6000, 600)  # 100/s for 10 min, 100 ms each: ~10 busy
+    platform = Platform.load(lambda_account_concurrency=5)
+    sync = lambda_service(np.array([100.0]), np.array([0.0]))
+    sync.synchronous = True
+    tallies, _ = simulate([sync], traffic, platform, Options())
+    assert tallies["standard"].throttled / tallies["standard"].requests > 0.3
+    assert math.isinf(tallies["standard"].percentile(99))
+    async_ = lambda_service(np.array([10.0]), np.array([0.0]))
+    tallies, _ = simulate([async_], make("poisson", 6000 * 4, 600), platform, Options())
+    t = tallies["standard"]
+    assert t.throttled == 0 and t.queued > 0 and t.percentile(50) >= 10
+
+
+def test_t2_credits_run_out_above_the_baseline() -> None:
+    def run(rpm: float) -> Tally:
+        service = Service(
+            cost=VariantCost(name="sagemaker", kind="sagemaker", memory_mb=128),
+            warm_ms=np.array([20.0]),
+            cold_ms=np.array([]),
+            endpoint_ms=np.array([100.0]),
+        )
+        tallies, _ = simulate(
+            [service], make("poisson", rpm, 24 * 3600), Platform.load(), Options()
+        )
+        return tallies["sagemaker"]
+
+    # 2 vCPUs x 20 % baseline = 0.4 vCPU: 120 RPM x 0.1 s = 0.2 vCPU stays fast;
+    # 420 RPM = 0.7 vCPU spends the 60 launch credits in 3.3 h (0.3 credits a minute), then
+    # the CPU is held near the baseline and the queue grows until calls time out
+    assert run(120).percentile(50) < 25
+    slow = run(420)
+    assert slow.percentile(50) > 1000 and slow.throttled / slow.requests > 0.2
+
+
+def test_aggregate_mode_agrees_with_the_exact_simulation() -> None:
+    traffic = make("poisson", 300, MONTH / 4)
+    service = lambda_service(
+        np.random.default_rng(0).lognormal(np.log(60), 0.4, 500), np.array([700.0])
+    )
+    platform = Platform.load()
+    exact, agg_flag = simulate([service], traffic, platform, Options(max_exact=10**8))
+    agg, flag = simulate([service], traffic, platform, Options(max_exact=500_000))
+    assert not agg_flag and flag
+    e, a = exact["standard"], agg["standard"]
+    assert a.requests == pytest.approx(e.requests, rel=0.01)
+    assert a.percentile(99) == pytest.approx(e.percentile(99), rel=0.02)
+    assert a.billed_ms == pytest.approx(e.billed_ms, rel=0.01)
+
+
+def test_shapes_keep_the_average_rate() -> None:
+    for shape in ("poisson", "diurnal", "bursty"):
+        t = make(shape, 100, MONTH)
+        assert t.expected_requests == pytest.approx(100 * 60 * 730, rel=1e-9)
+    diurnal = make("diurnal", 100, MONTH)
+    assert diurnal.rates.max() / diurnal.rates.min() == pytest.approx(10)
+    arrivals = np.concatenate(list(diurnal.arrivals(np.random.default_rng(0))))
+    assert arrivals.size == pytest.approx(100 * 60 * 730, rel=0.01)
+    assert np.all(np.diff(arrivals) >= 0)
+    bursty = make("bursty", 100, MONTH)
+    phase = np.concatenate(list(bursty.arrivals(np.random.default_rng(0)))) % 1800
+    assert phase.max() < 300  # nothing arrives while off
+    with pytest.raises(TrafficError, match="0.001 requests per minute is outside"):
+        make("poisson", 0.001, MONTH)
+
+
+def test_replay_reads_s3_logs_csv_and_insights_exports(tmp_path) -> None:
+    s3 = tmp_path / "access.log"
+    line = (
+        "79a5 my-bucket [06/Feb/2026:00:00:{s:02d} +0000] 192.0.2.3 arn:aws:iam::1:user/u "
+        '3E57427F3EXAMPLE {op} uploads/a.wav "PUT /uploads/a.wav HTTP/1.1" 200 - - 10 10 10 -\n'
+    )
+    s3.write_text(
+        "".join(line.format(s=s, op="REST.PUT.OBJECT") for s in range(0, 50, 5))
+        + line.format(s=7, op="REST.GET.OBJECT")
+    )
+    trace = load_trace(s3, np.random.default_rng(0))
+    assert trace.timestamps is not None and trace.timestamps.size == 10
+    assert "S3 access log" in trace.source
+    csv = tmp_path / "times.csv"
+    csv.write_text("timestamp,key\n2026-02-06T00:00:00Z,a\n2026-02-06T00:01:00Z,b\n1770336120,c\n")
+    assert list(load_trace(csv, np.random.default_rng(0)).timestamps) == [0.0, 60.0, 120.0]
+    insights = tmp_path / "insights.json"
+    insights.write_text(
+        json.dumps(
+            [{"@timestamp": "2026-02-06 00:00:00.000"}, {"@timestamp": "2026-02-06 00:00:30.500"}]
+        )
+    )
+    assert list(load_trace(insights, np.random.default_rng(0)).timestamps) == [0.0, 30.5]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time\nyesterday\n")
+    with pytest.raises(TrafficError, match="bad.csv line 2: 'yesterday' is not a timestamp"):
+        load_trace(bad, np.random.default_rng(0))
+
+
+def test_platform_overrides_are_checked(tmp_path) -> None:
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps({"parameters": {"lambda_idle_lifetime_s": {"value": 120}}}))
+    p = Platform.load(f)
+    assert p["lambda_idle_lifetime_s"] == 120
+    assert any(a["overridden"] == str(f) for a in p.assumptions())
+    f.write_text(json.dumps({"parameters": {"idle": 1}}))
+    with pytest.raises(PlatformError, match="unknown parameter 'idle'"):
+        Platform.load(f)
+    every = Platform.load().assumptions()
+    assert all(a["source"] and a["date"] and a["verified"] in (True, False) for a in every)
+
+
+def test_simulate_cli_writes_json_and_plot(tmp_path) -> None:
+    out = tmp_path / "sim.json"
+    plot = tmp_path / "sim.png"
+    result = run_cli(
+        "bench", "simulate", "--rpm", "1,100", "--shape", "poisson,bursty",
+        "--ci-reps", "2", "--json", str(out), "--plot", str(plot), "--max-exact", "100000",
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    assert [s["shape"] for s in doc["shapes"]] == ["poisson", "bursty"]
+    level = doc["shapes"][0]["levels"][1]
+    assert set(level["variants"]) >= {"standard", "snapstart", "sagemaker", "managed-instances"}
+    assert {r["name"] for r in level["price_only"]} == {"fargate", "batch-transform"}
+    assert plot.stat().st_size > 10_000
+    assert "cheapest with p99" in result.stdout
+    bad = run_cli("bench", "simulate", "--shape", "square", timeout=120)
+    assert bad.returncode == 2 and "--shape 'square'" in bad.stdout
