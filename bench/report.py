@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,25 @@ from . import results
 from .cost import DEFAULT_RPM, CostInputError, CostModel, Pricing, variants_from_results
 from .render.format import money
 from .render.plots import plot_cost, plot_latency
+from .render.simulation import (
+    assumption_lines,
+    crossover_lines,
+    plot_simulation,
+    simulation_markdown,
+)
 from .render.tables import latency_markdown
+from .simulate.command import add_traffic_args
+from .simulate.platform import PlatformError
+from .simulate.service import ServiceError
+from .simulate.traffic import TrafficError
+from .simulate.command import run as simulate_run
+from .simulate.sweep import DEFAULT_LEVELS
 
 SECTIONS = (
     "Verdict",
     "Run configuration",
     "Latency",
+    "Simulated traffic",
     "Cost",
     "Crossovers",
     "Sensitivity",
@@ -29,26 +43,14 @@ def _rpm(x: float) -> str:
     return f"{x:,.1f} requests per minute ({x * 60 * 730 / 1e6:,.2f}M per month)"
 
 
-def verdict(doc: dict, cost: dict) -> list[str]:
+def verdict(doc: dict, sim: dict) -> list[str]:
     """Plain-language conclusions, each traceable to a figure in the report."""
-    labels = {v["name"]: v["label"] for v in cost["variants"]}
-    segs = cost["cheapest"]
-    lines = []
-    if len(segs) == 1:
-        lines.append(
-            f"At every traffic level up to 100,000 requests per minute, **{labels[segs[0]['variant']]}** "
-            "is the cheapest."
-        )
-    else:
-        first = segs[0]
-        lines.append(
-            f"Below {_rpm(first['to_rpm'])}, use **{labels[first['variant']]}**: it is the cheapest."
-        )
-        for seg in segs[1:]:
-            upper = f" up to {seg['to_rpm']:,.1f} RPM" if seg["to_rpm"] else ""
-            lines.append(
-                f"Above {seg['from_rpm']:,.1f} RPM{upper}, use **{labels[seg['variant']]}**."
-            )
+    lines = [
+        f"Cheapest with p99 under {sim['slo_p99_ms']:,.0f} ms (simulated from this run's "
+        f"measured times): {line}"
+        for shape in sim["shapes"]
+        for line in shape["recommendation"]
+    ]
     summary = doc["summary"]
     timed = {v: s for v, s in summary.items() if s["median_ms"] is not None}
     if timed:
@@ -168,26 +170,15 @@ def _sensitivity(cost: dict) -> str:
     return head + "\n".join(rows)
 
 
-def _assumptions(doc: dict, cost: dict, cold_override: float | None) -> list[str]:
+def _assumptions(doc: dict, cost: dict, sim: dict) -> list[str]:
     notes = [
         f"Prices: {cost['region']}, on-demand, catalogue dated {cost['pricing_effective_date']} "
         "(`bench/cost/pricing.json`; SageMaker instance prices are from secondary sources). "
         f"A month is {cost['hours_per_month']:.0f} hours.",
-        "Traffic is steady: the same rate all month. Bursty traffic changes the cold-start share.",
-        (
-            "Cold-start share: "
-            + (
-                f"{cold_override:.1%} (given)"
-                if cold_override is not None
-                else ", ".join(f"{v['name']} {v['cold_fraction']:.1%}" for v in cost["variants"])
-                + " (measured in this run"
-                + (
-                    "; the local schedule forces cold starts, so this overstates a busy service)"
-                    if doc["target"] == "local"
-                    else ")"
-                )
-            )
-        ),
+        "Traffic is simulated (section above): each variant's measured warm durations, cold-start "
+        "times and endpoint service times are drawn per request; environments start cold and "
+        "retire when idle, the endpoint queues. The cost table below is the warm price without "
+        "cold starts; the simulated totals include them.",
         "On-demand cold starts bill their INIT phase as duration (since August 2025). SnapStart bills a "
         "cache charge for every active published version all month ("
         + ", ".join(
@@ -204,11 +195,21 @@ def _assumptions(doc: dict, cost: dict, cold_override: float | None) -> list[str
     ]
     if doc["target"] == "local":
         notes.append(
-            "This is a local emulation: Firecracker restore, network latency to AWS and the CPU share "
-            "Lambda gives each memory size are not reproduced; billed durations were measured on this "
-            "machine's CPUs."
+            "This is a local emulation: Firecracker restore and network latency to AWS are not "
+            "reproduced; billed durations were measured on this machine's CPUs "
+            f"({doc['config'].get('cpu_emulation') or 'no CPU-share emulation recorded'})."
         )
+    notes += [f"Simulation parameter {line}" for line in assumption_lines(sim)]
     return notes
+
+
+def default_traffic(prices: Path | None = None) -> argparse.Namespace:
+    """The simulation options of a report nobody configured: a Poisson sweep."""
+    p = argparse.ArgumentParser()
+    add_traffic_args(p, ",".join(f"{x:g}" for x in DEFAULT_LEVELS))
+    args = p.parse_args([])
+    args.prices = prices
+    return args
 
 
 def _embed_images(html: str, folder: Path) -> str:
@@ -234,12 +235,22 @@ def write_report(
     prices: Path | None = None,
     cold_fraction: float | None = None,
     rpm: tuple[float, ...] = DEFAULT_RPM,
+    traffic: argparse.Namespace | None = None,
+    console: Any = None,
 ) -> tuple[Path, Path]:
-    """Write report.md and report.html (with the plots) into ``out_dir``."""
+    """Write report.md and report.html (with the plots) into ``out_dir``.
+
+    ``traffic`` holds the simulation options (``bench simulate``'s traffic and platform
+    flags); by default a Poisson sweep over ``DEFAULT_LEVELS``.
+    """
     import markdown
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = CostModel(variants_from_results(doc, cold_fraction), Pricing.load(prices))
+    options = traffic or default_traffic(prices)
+    sim = simulate_run(options, doc, console)
+    (out_dir / "simulation.json").write_text(json.dumps(sim, indent=2, default=str) + "\n")
+    sim_plot = plot_simulation(sim, out_dir / "simulation.png")
+    model = CostModel(variants_from_results(doc, cold_fraction or 0.0), Pricing.load(prices))
     cost = model.report(rpm)
     latency_plots = plot_latency(doc, out_dir)
     cost_plot = plot_cost(cost, out_dir / "cost.png")
@@ -249,7 +260,7 @@ def write_report(
     body = [
         f"# Serverless audio inference: {doc['target']} run of {doc['created_at']}",
         "## Verdict",
-        *[f"- {line}" for line in verdict(doc, cost)],
+        *[f"- {line}" for line in verdict(doc, sim)],
         "## Run configuration",
         _config_rows(doc),
         "## Latency",
@@ -260,16 +271,29 @@ def write_report(
         + ("n/a" if doc["checks"]["accuracy"] is None else f"{doc['checks']['accuracy']:.1%}")
         + ".",
         *[f"![{p.stem}]({p.name})" for p in latency_plots],
+        "## Simulated traffic",
+        "Each variant under the traffic below, request by request, from this run's measured "
+        "samples (`python -m bench simulate`; figures in `simulation.json`). Cold share in "
+        "brackets: at both ends of the idle-lifetime range. Intervals: 5-95 % over resamples of "
+        "the measured samples.",
+        simulation_markdown(sim),
+        f"![cost and latency target by traffic]({sim_plot.name})",
         "## Cost",
+        "Warm prices (no cold starts; the simulated totals above include them"
+        + (f"; cold share given: {cold_fraction:.1%}" if cold_fraction is not None else "")
+        + ").",
         _cost_tables(cost),
         f"![cost]({cost_plot.name})",
         f"![cost, log scales]({cost_log.name})",
         "## Crossovers",
+        "With the cold-start share of each simulated traffic level:",
+        *[f"- {line}" for line in crossover_lines(sim)],
+        "Warm prices only:",
         _crossovers(cost),
         "## Sensitivity",
         _sensitivity(cost),
         "## Assumptions and limits",
-        *[f"- {n}" for n in _assumptions(doc, cost, cold_fraction)],
+        *[f"- {n}" for n in _assumptions(doc, cost, sim)],
     ]
     text = "\n\n".join(body) + "\n"
     md_path = out_dir / "report.md"
@@ -294,9 +318,21 @@ def main(args: Any) -> int:
         out = Path(args.out) if args.out else Path(args.results).parent
         rpm = tuple(float(x) for x in args.rpm.split(","))
         md, html = write_report(
-            doc, out, Path(args.prices) if args.prices else None, args.cold_fraction, rpm
+            doc,
+            out,
+            Path(args.prices) if args.prices else None,
+            args.cold_fraction,
+            rpm,
+            traffic=args,
+            console=console,
         )
-    except (results.ResultsError, CostInputError) as exc:
+    except (
+        results.ResultsError,
+        CostInputError,
+        PlatformError,
+        ServiceError,
+        TrafficError,
+    ) as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 2
     console.print(f"wrote {md} and {html}")
@@ -309,7 +345,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "report",
         help="write the Markdown + HTML decision report for a results file",
         description="Write report.md and report.html (self-contained) with the run's "
-        "configuration, latency, cost, plots and a plain-language verdict.",
+        "configuration, latency, simulated cost and tail latency by traffic, plots and a "
+        "plain-language verdict.",
     )
     p.add_argument("results", help="results JSON (results/local.json or from bench aws)")
     p.add_argument("--out", default=None, help="output folder (default: beside the results file)")
@@ -318,7 +355,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--cold-fraction",
         type=float,
         default=None,
-        help="assume this share of cold starts instead of the measured one",
+        help="price the warm cost table with this share of cold starts (the simulation "
+        "derives its own from the traffic)",
     )
-    p.add_argument("--rpm", default="10,50,72,200,1000", help="traffic levels for the cost table")
+    add_traffic_args(p, ",".join(f"{x:g}" for x in DEFAULT_LEVELS))
     p.set_defaults(run=main)

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from audio_inference.settings import DEFAULT_LAMBDA_MEMORY_MB, DEFAULT_PROXY_MEMORY_MB
-
 from bench.render.plots import plot_cost
 from bench.render.tables import cost_tables
+
+from bench.simulate.command import add_traffic_args
 
 from .inputs import add_primitive_args, manual_variants, parse_price, variants_from_results
 from .model import CostInputError, CostModel, Pricing
@@ -40,6 +40,15 @@ def main(args: Any) -> int:
             variants = manual_variants(args)
         model = CostModel(variants, pricing)
         report = model.report(rpm)
+        if args.results and args.cold_fraction is None and args.simulate:
+            # measured samples: the cold-start share comes from simulated traffic, not the run
+            from bench.simulate.command import main as simulate_main
+
+            console.print(
+                "Simulating traffic from the measured samples (`--no-simulate` for the steady "
+                "model with the run's own cold-start share):"
+            )
+            return simulate_main(args)
     except (CostInputError, results_mod.ResultsError) as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         return 2
@@ -71,8 +80,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a variant by its price per 1M requests and fixed monthly cost (repeatable)",
     )
     add_primitive_args(src)
+    add_traffic_args(p, "10,50,72,200,1000")
     p.add_argument(
-        "--rpm", default="10,50,72,200,1000", help="traffic levels (requests per minute)"
+        "--no-simulate",
+        dest="simulate",
+        action="store_false",
+        help="with --results: price the run's own cold-start share at steady traffic instead of "
+        "simulating traffic",
     )
     p.add_argument("--hours-per-month", type=float, default=None, help="default 730")
     p.add_argument("--prices", help="JSON file overriding entries of bench/cost/pricing.json")

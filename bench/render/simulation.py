@@ -160,7 +160,7 @@ def plot_simulation(doc: dict, out: Path, shape: str | None = None) -> Path:
         color = COLORS.get(name, f"C{i % 10}")
         ys = [lv["variants"][name]["monthly"] for lv in levels]
         ax.plot(xs, ys, "-o", color=color, label=levels[0]["variants"][name]["label"], linewidth=2)
-        for lv, y in zip(levels, ys, strict=True):
+        for lv in levels:
             ci = (lv["variants"][name].get("ci") or {}).get("monthly")
             if ci:
                 ax.plot([lv["rpm"]] * 2, ci, color=color, linewidth=1)

@@ -1,0 +1,1 @@
+"""The traffic simulator behind ``bench simulate``, ``bench cost`` and ``bench report``."""

@@ -53,16 +53,16 @@ class Service:
         )
 
 
-def _array(values: list[float]) -> np.ndarray:
+def _array(values: list[float | None]) -> np.ndarray:
     return np.asarray([v for v in values if v is not None], dtype=np.float64)
 
 
 def _endpoint_ms(record: dict) -> float | None:
     timings = record.get("timings_ms") or {}
-    parts = [timings.get("endpoint_decode"), timings.get("endpoint_inference")]
-    if all(p is not None for p in parts):
-        return sum(float(p) for p in parts)
-    return None
+    decode, inference = timings.get("endpoint_decode"), timings.get("endpoint_inference")
+    if decode is None or inference is None:
+        return None
+    return float(decode) + float(inference)
 
 
 def from_results(doc: dict, snapstart_versions: int | None = None) -> list[Service]:
