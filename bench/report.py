@@ -21,11 +21,11 @@ from .render.simulation import (
 )
 from .render.tables import latency_markdown
 from .simulate.command import add_traffic_args
+from .simulate.command import run as simulate_run
 from .simulate.platform import PlatformError
 from .simulate.service import ServiceError
-from .simulate.traffic import TrafficError
-from .simulate.command import run as simulate_run
 from .simulate.sweep import DEFAULT_LEVELS
+from .simulate.traffic import TrafficError
 
 SECTIONS = (
     "Verdict",

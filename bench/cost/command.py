@@ -9,7 +9,6 @@ from typing import Any
 
 from bench.render.plots import plot_cost
 from bench.render.tables import cost_tables
-
 from bench.simulate.command import add_traffic_args
 
 from .inputs import add_primitive_args, manual_variants, parse_price, variants_from_results
