@@ -40,8 +40,9 @@ demo: model samples  ## the whole proof of concept on an embedded AWS emulator (
 test: $(VENV)/.installed lint  ## lint, then every test (unit, Pulumi mocks, moto, real processes)
 	$(PY) -m pytest
 
-bench: model  ## runtime micro-benchmarks -> build/bench.json
+bench: model  ## runtime micro-benchmarks and simulator speed -> build/bench.json, build/simulate-bench.json
 	$(PY) -m bench runtime
+	$(PY) -m bench simulate-bench
 
 lint: $(VENV)/.installed  ## ruff (lint + format) and mypy (every package, every function typed)
 	$(PY) -m ruff check .

@@ -14,6 +14,7 @@ COMMANDS = (
     "bench.local.command",
     "bench.cost.command",
     "bench.simulate.command",
+    "bench.simulate.scale",
     "bench.report",
     "bench.preflight",
     "bench.aws.command",

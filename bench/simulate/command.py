@@ -150,8 +150,20 @@ def main(args: Any) -> int:
     for line in crossover_lines(sim):
         console.print(f"crossover: {line}")
     for shape in sim["shapes"]:
+        for level in shape["levels"]:
+            if level.get("trace_cost"):
+                console.print(
+                    f"{level['label']}: this traffic would have cost "
+                    + ", ".join(f"{n} ${c:,.2f}" for n, c in level["trace_cost"].items())
+                    + f" over its {level['span_s'] / 86400:,.2f} days"
+                )
         for line in shape["recommendation"]:
             console.print(f"• {line.replace('**', '')}")
+    unverified = [p["name"] for p in sim["platform"] if p["verified"] is not True]
+    console.print(
+        "Assumed (unverified, see bench/simulate/platform.json; override with --platform): "
+        + ", ".join(unverified)
+    )
     if any(level["aggregate"] for s in sim["shapes"] for level in s["levels"]):
         console.print(
             f"Aggregate mode: levels above {args.max_exact:,} requests a month were simulated "
