@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import ROOT
@@ -41,7 +42,13 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
 class ServingProcess:
     """``python -m sagemaker.serve`` as a plain process on a free loopback port."""
 
-    def __init__(self, model_dir: Path, workers: int = 1, log: Path | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        workers: int = 1,
+        log: Path | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
@@ -64,6 +71,7 @@ class ServingProcess:
             stdout=out,
             stderr=out,
             start_new_session=True,
+            preexec_fn=preexec_fn,  # e.g. join a CPU-quota group before anything runs
         )
         self.startup_ms = self._wait_ready(started)
 

@@ -79,8 +79,9 @@ def _run(case: dict[str, Any]) -> dict[str, Any]:
 
 def write_access_log(path: Path, lines: int, days: float = 30.0) -> Path:
     """A synthetic S3 server access log: ``lines`` uploads spread over ``days`` (90 % PUTs)."""
-    import numpy as np
     from datetime import UTC, datetime
+
+    import numpy as np
 
     rng = np.random.default_rng(0)
     start = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
@@ -91,7 +92,7 @@ def write_access_log(path: Path, lines: int, days: float = 30.0) -> Path:
             op = "REST.PUT.OBJECT" if i % 10 else "REST.GET.OBJECT"
             f.write(
                 f"79a59df9 kit-uploads [{when}] 192.0.2.3 arn:aws:iam::123456789012:user/u "
-                f"3E57427F{i:08d} {op} uploads/{i}.wav \"PUT /uploads/{i}.wav HTTP/1.1\" 200 - - "
+                f'3E57427F{i:08d} {op} uploads/{i}.wav "PUT /uploads/{i}.wav HTTP/1.1" 200 - - '
                 "32000 41 12 -\n"
             )
     return path
@@ -138,9 +139,7 @@ def main(args: Any) -> int:
         else:
             ok = f["peak_mb"] <= REPLAY_MEMORY_MB
             target = f"<= {REPLAY_MEMORY_MB} MB " + ("[green]met" if ok else "[red]missed")
-        mode = (
-            f"aggregate ({f['simulated']:,.0f} simulated)" if f["aggregate"] else "exact"
-        )
+        mode = f"aggregate ({f['simulated']:,.0f} simulated)" if f["aggregate"] else "exact"
         table.add_row(
             name,
             f"{f['requests']:,.0f}",
