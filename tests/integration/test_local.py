@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -130,11 +131,15 @@ def test_report_renders_every_section(local_run, tmp_path):
     text = md.read_text()
     for section in SECTIONS:
         assert f"## {section}" in text, section
-    for image in ("latency_timeline.png", "latency_boxplot.png", "cost.png", "cost_log.png"):
+    images = ("latency_timeline.png", "latency_boxplot.png", "simulation.png", "cost.png")
+    for image in (*images, "cost_log.png"):
         assert (tmp_path / image).stat().st_size > 5_000 and f"]({image})" in text
     page = html.read_text()
-    assert page.count("data:image/png;base64,") == 4 and "<table>" in page
-    assert "use **" in text  # the verdict names a choice
+    assert page.count("data:image/png;base64,") == 5 and "<table>" in page
+    # the verdict names a choice per traffic level, from the simulation, not the forced schedule
+    assert "Cheapest with p99 under 1,000 ms" in text and "(poisson): **" in text
+    sim = json.loads((tmp_path / "simulation.json").read_text())
+    assert [lv["rpm"] for lv in sim["shapes"][0]["levels"]] == [0.1, 1, 10, 72, 200, 1000, 10000]
 
 
 def test_ctrl_c_stops_everything(model_dir, samples, tmp_path):
