@@ -50,7 +50,6 @@ print(json.dumps({{
     "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "variants": len(services),
     "requests": traffic.expected_requests,
-    "simulated": sum(t.requests for t in tallies.values()) / len(services),
     "aggregate": aggregate,
 }}))
 """
