@@ -40,8 +40,16 @@ demo: model samples  ## the whole proof of concept on an embedded AWS emulator (
 test: $(VENV)/.installed lint  ## lint, then every test (unit, Pulumi mocks, moto, real processes)
 	$(PY) -m pytest
 
-bench: model  ## runtime micro-benchmarks and simulator speed -> build/bench.json, build/simulate-bench.json
-	$(PY) -m bench runtime
+BENCH_SIZES := tiny small base large
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+build/sizes/%/model.onnx: $(VENV)/.installed $(MODEL_SOURCES)
+	$(PY) -m model_build --size $* --out build/sizes/$*
+
+bench: model $(foreach s,$(BENCH_SIZES),build/sizes/$(s)/model.onnx)  ## runtime figures for every model size, simulator speed -> build/bench.json, build/simulate-bench.json
+	$(PY) -m bench runtime --sizes $(subst $(space),$(comma),$(BENCH_SIZES))
 	$(PY) -m bench simulate-bench
 
 lint: $(VENV)/.installed  ## ruff (lint + format) and mypy (every package, every function typed)

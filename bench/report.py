@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -248,7 +247,7 @@ def write_report(
     out_dir.mkdir(parents=True, exist_ok=True)
     options = traffic or default_traffic(prices)
     sim = simulate_run(options, doc, console)
-    (out_dir / "simulation.json").write_text(json.dumps(sim, indent=2, default=str) + "\n")
+    results.write_json(sim, out_dir / "simulation.json")
     sim_plot = plot_simulation(sim, out_dir / "simulation.png")
     model = CostModel(variants_from_results(doc, cold_fraction or 0.0), Pricing.load(prices))
     cost = model.report(rpm)

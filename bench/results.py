@@ -258,5 +258,12 @@ def load(path: Path) -> dict:
 
 def write(doc: dict, path: Path) -> None:
     """Write a results document."""
+    write_json(validate(doc), path)
+
+
+def write_json(doc: Any, path: Path | str) -> Path:
+    """Any figures as indented JSON (folders created); returns the path."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(validate(doc), indent=2, default=str) + "\n")
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    return path

@@ -18,14 +18,11 @@ Figures (all measured in one run, medians over fresh processes or many calls):
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +33,7 @@ from rich.table import Table
 
 from . import ROOT
 from .local.emulator import MotoServer, create_stack, handler_env
-from .local.processes import ServingProcess
+from .serving_bench import serving, serving_budget
 
 TARGETS = {
     "cold_init_ratio": ("<=", 1.3),
@@ -191,198 +188,6 @@ def warm_core(model_dir: Path, work: Path, iterations: int, progress: Progress) 
     return {"warm_core_ratio": out["16k_mono"]["ratio"], "warm_core": out}
 
 
-def _raw_runs(model_dir: Path, waveform: Any, threads: int, seconds: float) -> float:
-    """session.run calls per second in this process."""
-    from audio_inference.model import OnnxModel
-
-    model = OnnxModel.from_dir(model_dir, threads=threads)
-    model.prime()
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        model.predict(waveform)
-        count += 1
-    return count / (time.perf_counter() - start)
-
-
-def _parallel_raw_runs(model_dir: Path, waveform: Any, processes: int, seconds: float) -> float:
-    """Total session.run calls per second of ``processes`` single-threaded processes."""
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        rates = pool.starmap(_raw_runs, [(model_dir, waveform, 1, seconds)] * processes)
-    return sum(rates)
-
-
-def serving(model_dir: Path, work: Path, seconds: float, progress: Progress) -> dict:
-    """Figure 5: HTTP throughput of the serving app vs raw session.run on the same cores."""
-    from audio_inference.audio import load_waveform
-    from audio_inference.model import available_cpus
-
-    data = _wav(work / "serve.wav", 1.0, 16_000, 1)
-    task = progress.add_task("serving throughput", total=2)
-    waveform = load_waveform(
-        data, "x", json.loads((model_dir / "model.json").read_text())["sample_rate"]
-    )
-    cpus = available_cpus()
-    # Raw throughput is the better of the two ways to use the cores without HTTP:
-    # one session with an intra-op thread per CPU, or one single-threaded session
-    # per CPU in separate processes (what the server does).
-    threaded = _raw_runs(model_dir, waveform, cpus, seconds)
-    per_process = _parallel_raw_runs(model_dir, waveform, cpus, seconds)
-    raw = max(threaded, per_process)
-    progress.advance(task)
-    server = ServingProcess(model_dir, workers=available_cpus())
-    done = [0]
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def client() -> None:
-        # One kept-alive connection per client, as SageMaker's front end keeps them;
-        # a new TCP connection per request would mostly measure connection setup.
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-        conn.connect()
-        # http.client writes headers and body separately: without this, Nagle's
-        # algorithm and delayed ACKs stall each request by ~40 ms.
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        while time.perf_counter() < deadline:
-            conn.request("POST", "/invocations", body=data, headers={"Content-Type": "audio/wav"})
-            response = conn.getresponse()
-            response.read()
-            with lock:
-                done[0] += 1
-        conn.close()
-
-    try:
-        threads = [threading.Thread(target=client) for _ in range(2 * available_cpus())]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        http_rate = done[0] / (time.perf_counter() - started)
-    finally:
-        server.stop()
-    progress.advance(task)
-    return {
-        "raw_runs_per_s": raw,
-        "http_requests_per_s": http_rate,
-        "serving_ratio": http_rate / raw,
-        "serving_startup_ms": server.startup_ms,
-    }
-
-
-def _http_load(
-    url: str, data: bytes, seconds: float, clients: int, work: Path
-) -> tuple[float, str]:
-    """Requests per second against ``url`` from a compiled generator if one is installed."""
-    import re
-    import shutil
-
-    body = work / "load.wav"
-    body.write_bytes(data)
-    if shutil.which("hey"):
-        out = subprocess.run(
-            ["hey", "-z", f"{seconds}s", "-c", str(clients), "-m", "POST", "-T", "audio/wav",
-             "-D", str(body), url],
-            capture_output=True, text=True, timeout=seconds + 60,
-        ).stdout  # fmt: skip
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "hey"  # type: ignore[union-attr]
-    if shutil.which("wrk"):
-        script = work / "post.lua"
-        script.write_text(
-            f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "audio/wav"\n'
-            f'local f = io.open("{body}", "rb")\nwrk.body = f:read("*all")\nf:close()\n'
-        )
-        out = subprocess.run(
-            ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "-s", str(script), url],
-            capture_output=True, text=True, timeout=seconds + 60,
-        ).stdout  # fmt: skip
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "wrk"  # type: ignore[union-attr]
-    done = [0]
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-    port = int(url.split(":")[2].split("/")[0])
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.connect()
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        while time.perf_counter() < deadline:
-            conn.request("POST", "/invocations", body=data, headers={"Content-Type": "audio/wav"})
-            conn.getresponse().read()
-            with lock:
-                done[0] += 1
-        conn.close()
-
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    started = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return done[0] / (
-        time.perf_counter() - started
-    ), "python client (neither wrk nor hey installed)"
-
-
-def _raw_in_group(model_dir: Path, waveform: Any, seconds: float, group: Any) -> float:
-    """session.run calls per second of one single-threaded process inside ``group``."""
-    import multiprocessing
-
-    def target(queue: Any) -> None:
-        group.join()
-        queue.put(_raw_runs(model_dir, waveform, 1, seconds))
-
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=target, args=(queue,))
-    proc.start()
-    rate = float(queue.get(timeout=seconds + 120))
-    proc.join()
-    return rate
-
-
-def serving_budget(model_dir: Path, work: Path, seconds: float, progress: Progress) -> dict:
-    """Figure 6: server and raw session.run on the same 1-vCPU quota, load from outside it."""
-    from audio_inference.audio import load_waveform
-
-    from .local.cpu_share import CpuShare
-
-    share = CpuShare.detect()
-    if not share.active:
-        return {"serving_budget": {"skipped": share.reason}}
-    data = _wav(work / "serve-budget.wav", 1.0, 16_000, 1)
-    rate = json.loads((model_dir / "model.json").read_text())["sample_rate"]
-    waveform = load_waveform(data, "x", rate)
-    task = progress.add_task("serving on a 1-vCPU budget", total=2)
-    raw_group = share.group("bench-raw", 1.0)
-    serve_group = share.group("bench-serve", 1.0)
-    assert raw_group is not None and serve_group is not None
-    try:
-        raw = _raw_in_group(model_dir, waveform, seconds, raw_group)
-        progress.advance(task)
-        server = ServingProcess(model_dir, workers=1, preexec_fn=serve_group.join)
-        try:
-            http_rate, generator = _http_load(f"{server.url}/invocations", data, seconds, 2, work)
-        finally:
-            server.stop()
-        progress.advance(task)
-    finally:
-        raw_group.remove()
-        serve_group.remove()
-    return {
-        "serving_budget": {
-            "cpu_budget_vcpus": 1.0,
-            "mechanism": share.mechanism,
-            "raw_runs_per_s": raw,
-            "http_requests_per_s": http_rate,
-            "ratio": http_rate / raw,
-            "overhead_ms_per_request": 1000 / http_rate - 1000 / raw,
-            "load_generator": generator,
-        }
-    }
-
-
 def packages(progress: Progress) -> dict:
     """Figure 4: the Lambda archive per architecture."""
     from components._packaging import DIRECT_UPLOAD_LIMIT, UNZIPPED_LIMIT, build_package
@@ -401,35 +206,40 @@ def packages(progress: Progress) -> dict:
     return {"packages": out}
 
 
-def main(args: Any) -> int:
-    """Run every figure, print the table, write build/bench.json."""
-    model_dir = Path(args.model_dir).resolve()
-    if not (model_dir / "model.onnx").exists() or not (model_dir / "checkpoint.pt").exists():
-        print(
-            f"error: {model_dir} needs model.onnx and checkpoint.pt: run `make model` first",
-            file=sys.stderr,
-        )
-        return 2
-    work = (Path(args.out).parent / "bench-work").resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    console = Console()
-    with Progress(console=console) as progress:
-        figures = {}
-        figures.update(cold_starts(model_dir, work, args.repeats, progress))
-        figures.update(warm_core(model_dir, work, args.iterations, progress))
-        figures.update(serving(model_dir, work, args.seconds, progress))
-        figures.update(serving_budget(model_dir, work, args.seconds, progress))
-        figures.update(packages(progress))
-    figures["cpus"] = os.cpu_count()
-    table = Table(title="Inference runtime benchmark (medians, one run)")
+def figures_for(model_dir: Path, work: Path, args: Any, progress: Progress) -> dict:
+    """Every per-model figure (1, 2, 3, 5, 6) for the model in ``model_dir``."""
+    figures: dict[str, Any] = {}
+    figures.update(cold_starts(model_dir, work, args.repeats, progress))
+    figures.update(warm_core(model_dir, work, args.iterations, progress))
+    figures.update(serving(model_dir, work, args.seconds, progress))
+    figures.update(serving_budget(model_dir, work, args.seconds, progress))
+    meta = json.loads((model_dir / "model.json").read_text())
+    figures["model"] = {
+        "size": meta.get("size", "custom"),
+        "parameters": (meta.get("training") or {}).get("parameters"),
+        "onnx_mb": (model_dir / "model.onnx").stat().st_size / 2**20,
+        "heldout_accuracy": meta.get("heldout_accuracy"),
+        "dir": str(model_dir),
+    }
+    return figures
+
+
+def _verdict(figures: dict, name: str) -> str:
+    op, limit = TARGETS[name]
+    ok = figures[name] <= limit if op == "<=" else figures[name] >= limit
+    return f"{op} {limit} {'[green]met[/green]' if ok else '[red]missed[/red]'}"
+
+
+def figure_table(figures: dict, packages_doc: dict) -> Table:
+    """One model's figures."""
+    m = figures["model"]
+    table = Table(
+        title=f"Inference runtime benchmark, {m['size']} model ({m['onnx_mb']:.1f} MB) - "
+        "medians, one run"
+    )
     for col in ("figure", "value", "detail", "target"):
         table.add_column(col)
-
-    def verdict(name: str) -> str:
-        op, limit = TARGETS[name]
-        ok = figures[name] <= limit if op == "<=" else figures[name] >= limit
-        return f"{op} {limit} {'[green]met[/green]' if ok else '[red]missed[/red]'}"
-
+    verdict = lambda name: _verdict(figures, name)  # noqa: E731
     table.add_row(
         "cold init ratio",
         f"{figures['cold_init_ratio']:.2f}",
@@ -453,7 +263,14 @@ def main(args: Any) -> int:
         f"{figures['torch_cold_start_ms']:.0f} ms vs {figures['ours_cold_start_ms']:.0f} ms",
         verdict("torch_cold_ratio"),
     )
-    for arch, p in figures["packages"].items():
+    table.add_row(
+        "model in the container image",
+        f"{m['onnx_mb']:.1f} MB",
+        "the container variant bakes model.onnx into /opt/model; the zip carries no model "
+        "(read from S3 at init)",
+        "<= 10 GB image",
+    )
+    for arch, p in packages_doc["packages"].items():
         table.add_row(
             f"package {arch}",
             f"{p['zipped_mb']:.1f} MB zip",
@@ -480,8 +297,69 @@ def main(args: Any) -> int:
             f"load: {b['load_generator']}",
             ">= 0.7 " + ("[green]met[/green]" if ok else "[red]missed[/red]"),
         )
-    console.print(table)
-    Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
+    return table
+
+
+def size_table(by_size: dict[str, dict]) -> Table:
+    """The figures side by side, one row per model size."""
+    table = Table(title="Runtime figures by model size (medians, one run each)")
+    for col in (
+        "size",
+        "params",
+        "ONNX MB",
+        "held-out acc.",
+        "inference ms",
+        "decode+inference / inference",
+        "cold init / floor",
+        "serving / raw (all cores)",
+        "serving / raw (1 vCPU)",
+        "overhead ms/req (1 vCPU)",
+    ):
+        table.add_column(col, justify="right")
+    for size, f in by_size.items():
+        m, w, b = f["model"], f["warm_core"]["16k_mono"], f["serving_budget"]
+        table.add_row(
+            size,
+            "-" if m["parameters"] is None else f"{m['parameters']:,}",
+            f"{m['onnx_mb']:.1f}",
+            "-" if m["heldout_accuracy"] is None else f"{m['heldout_accuracy']:.1%}",
+            f"{w['inference_ms']:.1f}",
+            f"{f['warm_core_ratio']:.2f}",
+            f"{f['cold_init_ratio']:.2f}",
+            f"{f['serving_ratio']:.2f}",
+            "-" if "skipped" in b else f"{b['ratio']:.2f}",
+            "-" if "skipped" in b else f"{b['overhead_ms_per_request']:.1f}",
+        )
+    return table
+
+
+def main(args: Any) -> int:
+    """Run every figure for each model, print the tables, write build/bench.json."""
+    if args.sizes:
+        dirs = {s: (Path(args.sizes_dir) / s).resolve() for s in args.sizes.split(",") if s}
+    else:
+        model_dir = Path(args.model_dir).resolve()
+        dirs = {model_dir.name: model_dir}
+    for d in dirs.values():
+        if not (d / "model.onnx").exists() or not (d / "checkpoint.pt").exists():
+            print(
+                f"error: {d} needs model.onnx and checkpoint.pt: run `make model` "
+                "(or `make bench`, which builds every size) first",
+                file=sys.stderr,
+            )
+            return 2
+    work = (Path(args.out).parent / "bench-work").resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    with Progress(console=console) as progress:
+        by_size = {name: figures_for(d, work, args, progress) for name, d in dirs.items()}
+        packages_doc = packages(progress)
+    for figures in by_size.values():
+        console.print(figure_table(figures, packages_doc))
+    if len(by_size) > 1:
+        console.print(size_table(by_size))
+    doc = {"cpus": os.cpu_count(), **packages_doc, "models": by_size}
+    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
     console.print(f"wrote {args.out}")
     return 0
 
@@ -496,6 +374,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--model-dir", default="build", help="folder with model.onnx, model.json, checkpoint.pt"
+    )
+    p.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated model sizes to run, each from --sizes-dir/<size> (make bench: all)",
+    )
+    p.add_argument(
+        "--sizes-dir", default="build/sizes", help="where the sizes are built (default build/sizes)"
     )
     p.add_argument(
         "--repeats", type=int, default=5, help="fresh processes per cold-start figure (default 5)"

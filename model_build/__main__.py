@@ -120,13 +120,15 @@ def cmd_all(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     data = BUILD / "data"
     cmd_generate(argparse.Namespace(out=data, per_class=args.per_class, seed=args.seed))
-    checkpoint = BUILD / "checkpoint.pt"
+    out = args.out or BUILD
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = out / "checkpoint.pt"
     cmd_train(
         argparse.Namespace(
             data=data, epochs=args.epochs, seed=args.seed, checkpoint=checkpoint, size=args.size
         )
     )
-    cmd_export(argparse.Namespace(checkpoint=checkpoint, out=BUILD))
+    cmd_export(argparse.Namespace(checkpoint=checkpoint, out=out))
     console.print(f"model build finished in {time.perf_counter() - started:.0f} s")
 
 
@@ -142,6 +144,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where checkpoint.pt, model.onnx and model.json go (default build; the data "
+        "stays in build/data)",
+    )
     p.add_argument(
         "--size",
         choices=list(SIZES),

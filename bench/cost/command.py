@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +53,7 @@ def main(args: Any) -> int:
     for table in cost_tables(report):
         console.print(table)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
-        console.print(f"wrote {args.json}")
+        console.print(f"wrote {results_mod.write_json(report, args.json)}")
     if args.plot:
         console.print(f"wrote {plot_cost(report, Path(args.plot), log=args.log)}")
     return 0

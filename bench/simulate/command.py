@@ -15,7 +15,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -170,9 +169,7 @@ def main(args: Any) -> int:
             "on a representative window and scaled (see `--max-exact`)."
         )
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(sim, indent=2, default=str) + "\n")
-        console.print(f"wrote {args.json}")
+        console.print(f"wrote {results_mod.write_json(sim, args.json)}")
     if args.plot:
         console.print(f"wrote {plot_simulation(sim, Path(args.plot))}")
     return 0

@@ -222,3 +222,28 @@ def test_a_subset_of_variants_with_stack_settings(model_dir, samples, tmp_path):
     doc = json.loads((tmp_path / "local.json").read_text())
     assert doc["config"]["memory_mb"] == {"standard": 1769}
     assert (tmp_path / "report.md").exists()
+
+
+def test_a_user_supplied_onnx_model_runs_the_demo(samples, tmp_path):
+    """Bring your own model: `model_build check` writes model.json, `bench local` runs it."""
+    from tests.unit.test_model_check import graph_model
+
+    mine = graph_model(tmp_path / "mine.onnx")
+    model_dir = tmp_path / "my-model"
+    checked = run_cli(
+        "model_build", "check", str(mine), "--labels", "quiet,medium,loud",
+        "--sample-rate", "16000", "--out", str(model_dir),
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    out = tmp_path / "results"
+    result = run_cli(
+        "bench", "local", "--model-dir", str(model_dir), "--samples", str(samples),
+        "--requests", "3", "--cold-starts", "1", "--variants", "standard,http",
+        "--out", str(out), "--no-report", timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    doc = json.loads((out / "local.json").read_text())
+    assert doc["config"]["model"]["source"] != "model_build (reference family)"
+    items = [r for r in doc["invocations"] if r["status"] == "ok"]
+    assert len(items) == 6 and {r["label"] for r in items} <= {"quiet", "medium", "loud"}
+    assert doc["checks"]["lost"] == 0
