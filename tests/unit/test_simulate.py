@@ -263,3 +263,65 @@ def test_simulate_cli_writes_json_and_plot(tmp_path) -> None:
     assert "cheapest with p99" in result.stdout
     bad = run_cli("bench", "simulate", "--shape", "square", timeout=120)
     assert bad.returncode == 2 and "--shape 'square'" in bad.stdout
+
+
+def endpoint_service(kind: str, instance: str, endpoint_ms: float) -> Service:
+    return Service(
+        cost=VariantCost(
+            name="sagemaker",
+            kind=kind,
+            memory_mb=128,
+            instance_type=instance,
+            serverless_memory_mb=2048 if kind == "sagemaker-serverless" else 0,
+        ),
+        warm_ms=np.array([20.0]),
+        cold_ms=np.array([]),
+        endpoint_ms=np.array([endpoint_ms]),
+    )
+
+
+def test_autoscaling_adds_instances_after_the_delay_and_not_for_t2() -> None:
+    # 1,800 RPM x 100 ms = 3 busy workers; one ml.c5.large has 2
+    traffic = make("poisson", 1800, 6 * 3600)
+    platform = Platform.load()
+    fixed, _ = simulate(
+        [endpoint_service("sagemaker", "ml.c5.large", 100)], traffic, platform, Options()
+    )
+    scaled, _ = simulate(
+        [endpoint_service("sagemaker", "ml.c5.large", 100)],
+        traffic,
+        platform,
+        Options(max_instances=4),
+    )
+    f, s = fixed["sagemaker"], scaled["sagemaker"]
+    assert f.throttled / f.requests > 0.2  # overloaded: calls time out at 60 s
+    mean_instances = s.server_seconds / s.span_s / 2
+    assert 2 <= mean_instances <= 4
+    # only the first scale-out delay (420 s of 6 h) sees the overload
+    assert s.throttled / s.requests < 0.03 and s.percentile(95) < 1000
+    t2, _ = simulate(
+        [endpoint_service("sagemaker", "ml.t2.medium", 100)],
+        traffic,
+        platform,
+        Options(max_instances=4),
+    )
+    assert t2["sagemaker"].server_seconds == pytest.approx(2 * 6 * 3600, rel=1e-3)
+
+
+def test_serverless_cold_starts_and_its_concurrency_limit() -> None:
+    platform = Platform.load(serverless_max_concurrency=1)
+    idle = platform["serverless_idle_lifetime_s"]
+    rate = 1 / idle  # one request per idle lifetime: exp(-1) of them find no warm container
+    quiet = make("poisson", rate * 60, 100_000 * idle)
+    tallies, _ = simulate(
+        [endpoint_service("sagemaker-serverless", "", 50)], quiet, platform, Options()
+    )
+    t = tallies["sagemaker"]
+    assert t.endpoint_cold / t.requests == pytest.approx(math.exp(-1), rel=0.03)
+    busy = make("poisson", 3000, 3600)  # 50/s x 50 ms = 2.5 busy, one allowed
+    tallies, _ = simulate(
+        [endpoint_service("sagemaker-serverless", "", 50)], busy, platform, Options()
+    )
+    t = tallies["sagemaker"]
+    assert t.queued / t.requests > 0.3  # throttled calls, retried a minute later
+    assert t.percentile(99) > 60_000
