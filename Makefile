@@ -9,7 +9,7 @@ MODEL_SIZE ?= tiny
 # One stamp per size, so `make demo MODEL_SIZE=base` rebuilds when the size changes.
 MODEL_STAMP := build/.model-$(MODEL_SIZE)
 
-.PHONY: help install model samples demo test bench lint clean
+.PHONY: help install model samples demo test bench bench-tools lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -44,6 +44,9 @@ BENCH_SIZES := tiny small base large
 comma := ,
 empty :=
 space := $(empty) $(empty)
+
+bench-tools:  ## install the compiled HTTP load generators make bench prefers (Debian/Ubuntu: wrk, hey)
+	apt-get install -y wrk hey || sudo apt-get install -y wrk hey
 
 build/sizes/%/model.onnx: $(VENV)/.installed $(MODEL_SOURCES)
 	$(PY) -m model_build --size $* --out build/sizes/$*
