@@ -8,6 +8,7 @@ S3 itself would send.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -69,7 +70,13 @@ class MotoServer:
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"))
 
     def stop(self) -> None:
-        """Stop the server."""
+        """Forget every resource and stop the server.
+
+        moto keeps its state per process, not per server: without the reset, the next
+        server in this process would already hold this one's tables and buckets.
+        """
+        with contextlib.suppress(OSError):
+            self.reset()
         self._server.stop()
 
 
