@@ -138,7 +138,8 @@ def main(args: Any) -> int:
         else:
             ok = f["peak_mb"] <= REPLAY_MEMORY_MB
             target = f"<= {REPLAY_MEMORY_MB} MB " + ("[green]met" if ok else "[red]missed")
-        mode = f"aggregate ({f['simulated']:,.0f} simulated)" if f["aggregate"] else "exact"
+        window = cases[name]["max_exact"]
+        mode = f"aggregate (window of {window:,} requests)" if f["aggregate"] else "exact"
         table.add_row(
             name,
             f"{f['requests']:,.0f}",
