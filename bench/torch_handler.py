@@ -20,7 +20,7 @@ _saved = torch.load(
     map_location="cpu",
     weights_only=True,
 )
-MODEL = AudioClassifier(len(_saved["labels"]))
+MODEL = AudioClassifier(len(_saved["labels"]), _saved.get("size", "tiny"))
 MODEL.load_state_dict(_saved["state_dict"])
 MODEL.eval()
 LABELS = _saved["labels"]
