@@ -4,19 +4,58 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
 
 def available_cpus() -> int:
-    """CPUs this process may use (Lambda grants ~1 vCPU per 1,769 MB, up to 6)."""
+    """CPUs this process may use: its CPU affinity, capped by a cgroup CPU quota if it has one.
+
+    A quota (a container's ``--cpus``, the local emulation of Lambda's CPU share) does not
+    change the affinity, so sizing thread pools from the affinity alone would start threads
+    that only contend for the same quota.
+    """
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    return max(1, min(cpus, math.ceil(quota))) if quota else cpus
+
+
+def cgroup_cpu_quota(
+    proc_cgroup: Path = Path("/proc/self/cgroup"), root: Path = CGROUP_ROOT
+) -> float | None:
+    """vCPUs allowed by this process's cgroup (v2 ``cpu.max`` or v1 CFS quota), None if unlimited."""
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        rel = path.lstrip("/")
+        if controllers == "":  # cgroup v2: "0::/path"
+            try:
+                quota, period = (root / rel / "cpu.max").read_text().split()
+            except (OSError, ValueError):
+                continue
+            return None if quota == "max" else int(quota) / int(period)
+        if "cpu" in controllers.split(","):
+            for mount in ("cpu", "cpu,cpuacct"):
+                folder = root / mount / rel
+                try:
+                    quota_us = int((folder / "cpu.cfs_quota_us").read_text())
+                    period_us = int((folder / "cpu.cfs_period_us").read_text())
+                except (OSError, ValueError):
+                    continue
+                return None if quota_us <= 0 else quota_us / period_us
+    return None
 
 
 @dataclass(frozen=True)

@@ -68,3 +68,25 @@ def test_a_quarter_vcpu_gets_a_quarter_of_a_core():
     finally:
         group.remove()
     assert 0.15 <= cpu / wall <= 0.35, (cpu, wall)
+
+
+def test_a_process_reads_its_own_cgroup_quota(tmp_path):
+    """available_cpus() caps thread pools at the quota: v2 cpu.max, v1 CFS files, unlimited."""
+    from audio_inference.model import cgroup_cpu_quota
+
+    proc = tmp_path / "cgroup"
+    (tmp_path / "fs" / "kit" / "env").mkdir(parents=True)
+    proc.write_text("0::/kit/env\n")
+    (tmp_path / "fs" / "kit" / "env" / "cpu.max").write_text("150000 100000\n")
+    assert cgroup_cpu_quota(proc, tmp_path / "fs") == 1.5
+    (tmp_path / "fs" / "kit" / "env" / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_quota(proc, tmp_path / "fs") is None
+    v1 = tmp_path / "fs" / "cpu,cpuacct" / "kit"
+    v1.mkdir(parents=True)
+    proc.write_text("12:memory:/kit\n4:cpu,cpuacct:/kit\n")
+    (v1 / "cpu.cfs_quota_us").write_text("25000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_quota(proc, tmp_path / "fs") == 0.25
+    (v1 / "cpu.cfs_quota_us").write_text("-1\n")
+    assert cgroup_cpu_quota(proc, tmp_path / "fs") is None
+    assert cgroup_cpu_quota(tmp_path / "missing", tmp_path / "fs") is None
