@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import statistics
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,16 @@ def size_points(doc: dict, memory: int, variants: list[str], architecture: str) 
     return points
 
 
+def _median_timing(doc: dict, name: str) -> float | None:
+    """Median of one handler timing (e.g. inference) over the warm, successful invocations."""
+    values = [
+        float(r["timings_ms"][name])
+        for r in doc["invocations"]
+        if r["status"] == "ok" and not r["cold"] and name in (r.get("timings_ms") or {})
+    ]
+    return statistics.median(values) if values else None
+
+
 def local_sweep(memories: list[int], args: Any, progress: Any = None) -> dict:
     """The same sweep on the local emulator, each size with its emulated CPU share (a prediction).
 
@@ -156,19 +167,25 @@ def local_sweep(memories: list[int], args: Any, progress: Any = None) -> dict:
         if progress is not None:
             progress.advance(progress.task_ids[0])
     by_size = {p.memory_mb: p for p in points}
+    inference = {m: _median_timing(doc, "inference") for m, doc in runs.items()}
     shape = []
     for low, high in zip(memories, memories[1:], strict=False):
         a, b = by_size.get(low), by_size.get(high)
         if a and b and a.median_ms and b.median_ms:
             measured = a.median_ms / b.median_ms
             expected = vcpus_for(high) / vcpus_for(low)
+            i_low, i_high = inference.get(low), inference.get(high)
+            infer = i_low / i_high if i_low and i_high else None
             shape.append(
                 {
                     "from_mb": low,
                     "to_mb": high,
                     "duration_ratio": measured,
+                    "inference_ratio": infer,
                     "cpu_share_ratio": expected,
                     "within_15_percent": abs(measured / expected - 1) <= 0.15,
+                    "inference_within_15_percent": infer is not None
+                    and abs(infer / expected - 1) <= 0.15,
                 }
             )
     return {
@@ -285,6 +302,16 @@ def _show(console: Any, doc: dict, out_dir: Path, target: str) -> int:
             f"{pair['from_mb']} -> {pair['to_mb']} MB: duration x{pair['duration_ratio']:.2f} faster, "
             f"CPU share x{pair['cpu_share_ratio']:.2f} "
             + ("(tracks it within 15 %)" if pair["within_15_percent"] else "(not CPU-bound here)")
+            + (
+                f"; inference alone x{pair['inference_ratio']:.2f} "
+                + (
+                    "(tracks it within 15 %)"
+                    if pair["inference_within_15_percent"]
+                    else "(does not)"
+                )
+                if pair.get("inference_ratio")
+                else ""
+            )
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "tune.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")

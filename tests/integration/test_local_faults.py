@@ -130,6 +130,7 @@ def test_tune_local_predicts_per_size_and_says_so(model_dir, samples, tmp_path):
     assert pair["cpu_share_ratio"] == pytest.approx(
         min(2048 / 1769, os.cpu_count()) / (1024 / 1769)
     )
+    assert pair["inference_ratio"] > 0 and "inference alone x" in result.stdout
     assert (tmp_path / "tune.png").stat().st_size > 5000 and (
         tmp_path / "local-1024mb.json"
     ).exists()
