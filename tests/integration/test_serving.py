@@ -121,10 +121,10 @@ def test_worker_connections_have_nagle_off():
     import socket
 
     from uvicorn.config import Config
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     from uvicorn.server import ServerState
 
-    from sagemaker.serve import NoDelayH11Protocol
+    from sagemaker.serve import NoDelayHttpProtocol
 
     async def accepted_nodelay(protocol_class) -> int:
         config = Config(app=lambda scope, receive, send: None, http=protocol_class)
@@ -155,5 +155,5 @@ def test_worker_connections_have_nagle_off():
         server.close()
         return flag
 
-    assert asyncio.run(accepted_nodelay(H11Protocol)) == 0  # the problem
-    assert asyncio.run(accepted_nodelay(NoDelayH11Protocol)) != 0  # the fix
+    assert asyncio.run(accepted_nodelay(HttpToolsProtocol)) == 0  # the problem
+    assert asyncio.run(accepted_nodelay(NoDelayHttpProtocol)) != 0  # the fix
