@@ -157,3 +157,20 @@ def test_worker_connections_have_nagle_off():
 
     assert asyncio.run(accepted_nodelay(HttpToolsProtocol)) == 0  # the problem
     assert asyncio.run(accepted_nodelay(NoDelayHttpProtocol)) != 0  # the fix
+
+
+def test_inline_gate_keeps_long_or_unknown_work_off_the_event_loop():
+    """Small, fast requests skip the thread hand-off; big bodies and slow models never do."""
+    from sagemaker.serve import MAX_CONNECTIONS_PER_WORKER, InlineGate
+
+    gate = InlineGate(max_bytes=1000, max_ms=20.0)
+    assert not gate.allows(10)  # nothing timed yet
+    gate.observe(10, 5.0)
+    assert gate.allows(10) and not gate.allows(1001)
+    for _ in range(20):
+        gate.observe(10, 60.0)  # the model turned slow
+    assert not gate.allows(10)
+    gate.observe(5000, 1.0)  # big bodies do not vouch for small ones
+    assert not gate.allows(10)
+    # the worst wait for /ping: every connection queued with an inline request
+    assert MAX_CONNECTIONS_PER_WORKER * InlineGate().max_ms < 2000
