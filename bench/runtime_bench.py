@@ -33,7 +33,7 @@ from rich.table import Table
 
 from . import ROOT
 from .local.emulator import MotoServer, create_stack, handler_env
-from .serving_bench import serving, serving_budget
+from .serving_bench import _wav, serving, serving_budget
 
 TARGETS = {
     "cold_init_ratio": ("<=", 1.3),
@@ -95,18 +95,6 @@ def _run(code: str, env: dict[str, str]) -> dict:
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def _wav(path: Path, seconds: float, rate: int, channels: int) -> bytes:
-    import numpy as np
-    import soundfile
-
-    t = np.arange(int(seconds * rate)) / rate
-    mono = 0.3 * np.sin(2 * np.pi * 440 * t)
-    soundfile.write(
-        path, mono if channels == 1 else np.stack([mono] * channels, 1), rate, subtype="PCM_16"
-    )
-    return path.read_bytes()
 
 
 def cold_starts(model_dir: Path, work: Path, repeats: int, progress: Progress) -> dict:

@@ -21,9 +21,16 @@ from .local.processes import ServingProcess
 
 
 def _wav(path: Path, seconds: float, rate: int, channels: int) -> bytes:
-    from .runtime_bench import _wav as write
+    """A 440 Hz tone as a PCM-16 WAV file; returns its bytes."""
+    import numpy as np
+    import soundfile
 
-    return write(path, seconds, rate, channels)
+    t = np.arange(int(seconds * rate)) / rate
+    mono = 0.3 * np.sin(2 * np.pi * 440 * t)
+    soundfile.write(
+        path, mono if channels == 1 else np.stack([mono] * channels, 1), rate, subtype="PCM_16"
+    )
+    return path.read_bytes()
 
 
 def _raw_runs(model_dir: Path, waveform: Any, threads: int, seconds: float) -> float:

@@ -189,6 +189,11 @@ class Options:
     pricing: Pricing = field(default_factory=Pricing.load)
 
 
+def endpoint_workers(platform: Platform, instance_type: str) -> int:
+    """Serving workers of one SageMaker instance: one per vCPU (2 for an unlisted type)."""
+    return int(platform["sagemaker_instance_vcpus"].get(instance_type, 2))
+
+
 def _draw(samples: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Samples picked by uniform draws (with replacement)."""
     return samples[(u * samples.size).astype(np.int64)]
@@ -216,7 +221,7 @@ class Runner:
         self.endpoint_pool: _Pool | None = None
         if v.kind in ("sagemaker", "managed-instances"):
             if v.kind == "sagemaker":
-                workers = int(platform["sagemaker_instance_vcpus"].get(v.instance_type, 2))
+                workers = endpoint_workers(platform, v.instance_type)
                 t2 = v.instance_type.startswith("ml.t2.")
                 top = (
                     int(v.instance_count) if t2 else max(opts.max_instances, int(v.instance_count))
@@ -397,7 +402,7 @@ def priced(service: Service, tally: Tally, platform: Platform) -> VariantCost:
     else:
         changes["billed_init_ms"] = per_cold
     if v.kind == "sagemaker" and tally.span_s > 0:
-        workers = int(platform["sagemaker_instance_vcpus"].get(v.instance_type, 2))
+        workers = endpoint_workers(platform, v.instance_type)
         changes["instance_count"] = tally.server_seconds / tally.span_s / workers
     if v.kind == "sagemaker-serverless":
         changes["serverless_ms"] = tally.endpoint_ms / max(tally.requests, 1.0)
