@@ -35,7 +35,7 @@ build/samples/manifest.csv: $(VENV)/.installed $(wildcard model_build/*.py)
 samples: build/samples/manifest.csv  ## labelled demo WAVs
 
 demo: model samples  ## the whole proof of concept on an embedded AWS emulator (MODEL_SIZE=...)
-	$(PY) -m bench local
+	$(PY) -m kit local
 
 test: $(VENV)/.installed lint  ## lint, then every test (unit, Pulumi mocks, moto, real processes)
 	$(PY) -m pytest
@@ -52,8 +52,8 @@ build/sizes/%/model.onnx: $(VENV)/.installed $(MODEL_SOURCES)
 	$(PY) -m model_build --size $* --out build/sizes/$*
 
 bench: model $(foreach s,$(BENCH_SIZES),build/sizes/$(s)/model.onnx)  ## runtime figures for every model size, simulator speed -> build/bench.json, build/simulate-bench.json
-	$(PY) -m bench runtime --sizes $(subst $(space),$(comma),$(BENCH_SIZES))
-	$(PY) -m bench simulate-bench
+	$(PY) -m benchmarks runtime --sizes $(subst $(space),$(comma),$(BENCH_SIZES))
+	$(PY) -m benchmarks simulator
 
 lint: $(VENV)/.installed  ## ruff (lint + format) and mypy (every package, every function typed)
 	$(PY) -m ruff check .

@@ -30,6 +30,7 @@ from components import (
     StorageArgs,
     settings,
 )
+from components import outputs as out
 from components._packaging import build_package
 from components.config import from_pulumi
 
@@ -52,10 +53,10 @@ storage = Storage(
 )
 
 
-def function_args(predictor: str, memory_size_mb: int) -> InferenceLambdaArgs:
+def function_args(variant: str, memory_size_mb: int) -> InferenceLambdaArgs:
     """Inputs every variant's function shares."""
     return InferenceLambdaArgs(
-        predictor=predictor,
+        variant=variant,
         code_bucket=storage.bucket_name,
         code_key=storage.code_key,
         code_sha256=package.source_code_hash,
@@ -66,17 +67,17 @@ def function_args(predictor: str, memory_size_mb: int) -> InferenceLambdaArgs:
         failure_queue_arn=storage.failure_queue_arn,
         failure_queue_url=storage.failure_queue_url,
         account_id=identity.account_id,
-        model_s3_uri=None if predictor in (SAGEMAKER, CONTAINER) else storage.model_s3_uri,
-        model_object_arns=[] if predictor in (SAGEMAKER, CONTAINER) else storage.model_object_arns,
+        model_s3_uri=None if variant in (SAGEMAKER, CONTAINER) else storage.model_s3_uri,
+        model_object_arns=[] if variant in (SAGEMAKER, CONTAINER) else storage.model_object_arns,
         memory_size_mb=memory_size_mb,
         architecture=config.architecture,
         timeout_seconds=config.timeout_seconds,
-        ephemeral_storage_mb=512 if predictor == SAGEMAKER else config.ephemeral_storage_mb,
+        ephemeral_storage_mb=512 if variant == SAGEMAKER else config.ephemeral_storage_mb,
         max_object_bytes=config.max_object_mb * 1024 * 1024,
         max_audio_seconds=config.max_audio_seconds,
         log_retention_days=config.log_retention_days,
-        provisioned_concurrency=config.provisioned_concurrency.get(predictor, 0),
-        function_url=predictor == HTTP,
+        provisioned_concurrency=config.provisioned_concurrency.get(variant, 0),
+        function_url=variant == HTTP,
         tags=config.tags,
     )
 
@@ -144,35 +145,38 @@ aws.s3.BucketNotification(
     ),
 )
 
-pulumi.export("region", region.region)
-pulumi.export("bucket_name", storage.bucket_name)
-pulumi.export("table_name", storage.table_name)
-pulumi.export("failure_queue_url", storage.failure_queue_url)
-pulumi.export("model_s3_uri", storage.model_s3_uri)
-pulumi.export("model_sha256", storage.model_sha256)
-pulumi.export("variants", [v for v in settings.VARIANTS if v in functions])
-pulumi.export("architecture", config.architecture)
-pulumi.export("lambda_memory_mb", config.lambda_memory_mb)
-pulumi.export("memory_mb", {v: fn.memory_size_mb for v, fn in functions.items()})
-pulumi.export("timeout_seconds", config.timeout_seconds)
+pulumi.export(out.REGION, region.region)
+pulumi.export(out.BUCKET_NAME, storage.bucket_name)
+pulumi.export(out.TABLE_NAME, storage.table_name)
+pulumi.export(out.FAILURE_QUEUE_URL, storage.failure_queue_url)
+pulumi.export(out.MODEL_S3_URI, storage.model_s3_uri)
+pulumi.export(out.MODEL_SHA256, storage.model_sha256)
+pulumi.export(out.VARIANTS, [v for v in settings.VARIANTS if v in functions])
+pulumi.export(out.ARCHITECTURE, config.architecture)
+pulumi.export(out.MEMORY_MB, {v: fn.memory_size_mb for v, fn in functions.items()})
+pulumi.export(out.TIMEOUT_SECONDS, config.timeout_seconds)
 pulumi.export(
-    "upload_prefixes", {v: fn.upload_prefix for v, fn in functions.items() if fn.upload_prefix}
+    out.UPLOAD_PREFIXES, {v: fn.upload_prefix for v, fn in functions.items() if fn.upload_prefix}
 )
-pulumi.export("provisioned_concurrency", config.provisioned_concurrency)
-pulumi.export("target_arns", {v: fn.target_arn for v, fn in functions.items()})
-pulumi.export("function_names", {v: fn.function_name for v, fn in functions.items()})
-pulumi.export("log_group_names", {v: fn.log_group_name for v, fn in functions.items()})
+pulumi.export(out.PROVISIONED_CONCURRENCY, config.provisioned_concurrency)
+pulumi.export(out.TARGET_ARNS, {v: fn.target_arn for v, fn in functions.items()})
+pulumi.export(out.FUNCTION_NAMES, {v: fn.function_name for v, fn in functions.items()})
+pulumi.export(out.LOG_GROUP_NAMES, {v: fn.log_group_name for v, fn in functions.items()})
 if HTTP in functions:
-    pulumi.export("function_urls", {HTTP: functions[HTTP].function_url})
+    pulumi.export(out.FUNCTION_URLS, {HTTP: functions[HTTP].function_url})
 if SNAPSTART in functions:
-    pulumi.export("snapstart_alias_arn", functions[SNAPSTART].target_arn)
-    pulumi.export("snapstart_alias_name", SnapStartLambda.alias_name)
+    pulumi.export(out.SNAPSTART_ALIAS_ARN, functions[SNAPSTART].target_arn)
+    pulumi.export(out.SNAPSTART_ALIAS_NAME, SnapStartLambda.alias_name)
 if endpoint is not None:
-    pulumi.export("endpoint_name", endpoint.endpoint_name)
+    serverless = bool(config.sagemaker_serverless_memory_mb)
+    pulumi.export(out.ENDPOINT_NAME, endpoint.endpoint_name)
     pulumi.export(
-        "sagemaker_instance_type",
-        "serverless" if config.sagemaker_serverless_memory_mb else config.sagemaker_instance_type,
+        out.SAGEMAKER_INSTANCE_TYPE,
+        out.SERVERLESS if serverless else config.sagemaker_instance_type,
     )
-    pulumi.export("sagemaker_instance_count", config.sagemaker_instance_count)
-    pulumi.export("sagemaker_serverless_memory_mb", config.sagemaker_serverless_memory_mb)
-    pulumi.export("endpoint_log_group_name", endpoint.log_group_name)
+    pulumi.export(out.SAGEMAKER_INSTANCE_COUNT, config.sagemaker_instance_count)
+    pulumi.export(out.SAGEMAKER_SERVERLESS_MEMORY_MB, config.sagemaker_serverless_memory_mb)
+    pulumi.export(
+        out.SAGEMAKER_SERVERLESS_MAX_CONCURRENCY, config.sagemaker_serverless_max_concurrency
+    )
+    pulumi.export(out.ENDPOINT_LOG_GROUP_NAME, endpoint.log_group_name)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
+from audio_inference.settings import DEFAULT_ARCHITECTURE
 
 from ._packaging import ROOT
 
@@ -30,7 +31,7 @@ def push_image(
     name: str,
     repository: aws.ecr.Repository,
     dockerfile: Path,
-    architecture: str = "x86_64",
+    architecture: str = DEFAULT_ARCHITECTURE,
     named_contexts: dict[str, Path] | None = None,
     opts: pulumi.ResourceOptions | None = None,
 ) -> tuple[docker_build.Image, pulumi.Output[str]]:

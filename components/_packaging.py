@@ -15,6 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from audio_inference.settings import DEFAULT_ARCHITECTURE
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 REQUIREMENTS = FUNCTIONS_DIR / "requirements.txt"
@@ -114,7 +116,9 @@ def _add(archive: zipfile.ZipFile, path: Path, name: str) -> int:
     return len(data)
 
 
-def build_package(architecture: str = "x86_64", cache_dir: Path = CACHE_DIR) -> LambdaPackage:
+def build_package(
+    architecture: str = DEFAULT_ARCHITECTURE, cache_dir: Path = CACHE_DIR
+) -> LambdaPackage:
     """Build (or reuse) the archive for ``architecture``; enforce the 250 MB unzipped limit."""
     key = content_hash(architecture)[:16]
     cache_dir.mkdir(parents=True, exist_ok=True)

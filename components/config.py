@@ -6,6 +6,7 @@ Every message names the setting at fault and says how to fix it.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 import yaml
 from audio_inference.endpoint import minimum_timeout_seconds
 from audio_inference.settings import (
+    ARCHITECTURES,
+    DEFAULT_SAGEMAKER_INSTANCE_TYPE,
     EPHEMERAL_STORAGE_MB,
     LAMBDA_MEMORY_MB,
     LAMBDA_TIMEOUT_SECONDS,
@@ -135,9 +138,67 @@ def stack_file_values(path: Path | None) -> dict[str, Any]:
                 if isinstance(value, dict) and "secure" not in value and "value" in value
                 else value
             )
+            if not (isinstance(value, dict) and "secure" in value):
+                stack = Path(path).name.removeprefix("Pulumi.").rsplit(".", 1)[0]
+                error = cli_type_error(stack, name, project_schema()[name], values[name])
+                if error:
+                    raise StackConfigError(f"stack config {path}: {error}")
+                values[name] = _as_declared(project_schema()[name], values[name])
         elif key == "aws:region":
             values["region"] = value
     return values
+
+
+INT_STRING = re.compile(r"[+-]?[0-9]+")
+"""What Go's strconv.Atoi accepts (the Pulumi CLI's test for an integer given as a string)."""
+
+
+def cli_type_error(stack: str, key: str, declared: dict[str, Any], value: Any) -> str | None:
+    """The Pulumi CLI's refusal of a stack value that does not match its declared type.
+
+    ``pulumi up`` checks every explicitly typed project setting before the program runs
+    (``ValidateConfigValue`` in sdk/go/common/workspace/project.go; untyped settings are
+    skipped): a string must be a string; an integer an int or a string strconv.Atoi
+    parses; a boolean a bool or "true"/"false"; an array a YAML list whose items match.
+    """
+    kind = declared.get("type")
+    if kind is None:
+        return None
+
+    def ok(kind: str, items: dict[str, Any] | None, value: Any) -> bool:
+        if kind == "string":
+            return isinstance(value, str)
+        if kind == "integer":
+            if isinstance(value, str):
+                return INT_STRING.fullmatch(value) is not None
+            return isinstance(value, int) and not isinstance(value, bool)
+        if kind == "boolean":
+            return isinstance(value, bool) or value in ("true", "false")
+        if kind == "array":
+            return (
+                isinstance(value, list)
+                and items is not None
+                and all(ok(items.get("type", ""), items.get("items"), v) for v in value)
+            )
+        return True
+
+    if ok(kind, declared.get("items"), value):
+        return None
+    shown = f"array<{declared.get('items', {}).get('type', '?')}>" if kind == "array" else kind
+    return (
+        f"Stack '{stack}' with configuration key '{key}' must be of type '{shown}' "
+        f"(found {value!r}): the Pulumi CLI refuses it before the program runs; "
+        f"{_fix(key, declared.get('default'))}"
+    )
+
+
+def _as_declared(declared: dict[str, Any], value: Any) -> Any:
+    """A CLI-accepted string as the program reads it (``get_int``, ``get_bool``)."""
+    if isinstance(value, str) and declared.get("type") == "integer":
+        return int(value)
+    if isinstance(value, str) and declared.get("type") == "boolean":
+        return value == "true"
+    return value
 
 
 def read_settings(stack_file: Path | None = None, check_model: bool = True) -> StackConfig:
@@ -183,9 +244,9 @@ def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
             "`pulumi config set variants standard,snapstart`"
         )
     architecture = value("architecture")
-    if architecture not in ("x86_64", "arm64"):
+    if architecture not in ARCHITECTURES:
         raise StackConfigError(
-            f"architecture={architecture!r} must be x86_64 or arm64; {_fix('architecture', 'arm64')}"
+            f"architecture={architecture!r} must be {' or '.join(ARCHITECTURES)}; {_fix('architecture', 'arm64')}"
         )
     storage = _int_range(
         "ephemeralStorageMb", value("ephemeralStorageMb"), *EPHEMERAL_STORAGE_MB, 512
@@ -210,7 +271,7 @@ def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
             f"sagemakerInstanceType={instance_type!r} is not a real-time hosting instance{hint} "
             f"(SageMaker's API lists {len(offered)}"
             + (f", e.g. {', '.join(similar[:6])}" if similar else "")
-            + "); e.g. `pulumi config set sagemakerInstanceType ml.t2.medium`"
+            + f"); e.g. `pulumi config set sagemakerInstanceType {DEFAULT_SAGEMAKER_INSTANCE_TYPE}`"
         )
     if serverless_mb:
         _int_range("sagemakerServerlessMemoryMb", serverless_mb, *SERVERLESS_MEMORY_MB, 2048)

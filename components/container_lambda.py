@@ -92,7 +92,7 @@ class ContainerLambda(InferenceLambda):
     def validate(args: InferenceLambdaArgs) -> None:
         """InferenceLambda's checks, for the container variant with a model folder."""
         InferenceLambda.validate(args)
-        if args.predictor != CONTAINER or not isinstance(args, ContainerLambdaArgs):
+        if args.variant != CONTAINER or not isinstance(args, ContainerLambdaArgs):
             raise ValueError("ContainerLambda runs the container variant with ContainerLambdaArgs")
         for needed in ("model.onnx", "model.json"):
             if not (args.model_dir / needed).is_file():

@@ -9,7 +9,9 @@ import pulumi
 import pulumi_aws as aws
 from audio_inference.endpoint import minimum_timeout_seconds
 from audio_inference.settings import (
+    ARCHITECTURES,
     CONTAINER,
+    DEFAULT_ARCHITECTURE,
     DEFAULT_LAMBDA_MEMORY_MB,
     DEFAULT_MAX_OBJECT_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
@@ -20,7 +22,7 @@ from audio_inference.settings import (
     ENV_MAX_OBJECT_BYTES,
     ENV_MODEL_S3_URI,
     ENV_PREDICTIONS_TABLE,
-    ENV_PREDICTOR,
+    ENV_VARIANT,
     HANDLERS,
     LAMBDA_MEMORY_MB,
     LAMBDA_TIMEOUT_SECONDS,
@@ -41,8 +43,8 @@ LIVE = "live"
 class InferenceLambdaArgs:
     """Inputs of an InferenceLambda (and of a SnapStartLambda)."""
 
-    predictor: str
-    """Variant name: picks the handler, the upload prefix and the PREDICTOR value."""
+    variant: str
+    """Variant name: picks the handler, the upload prefix and the VARIANT value."""
     code_bucket: pulumi.Input[str]
     """Bucket holding the function archive built by components._packaging."""
     code_key: pulumi.Input[str]
@@ -71,7 +73,7 @@ class InferenceLambdaArgs:
     endpoint_arn: pulumi.Input[str] | None = None
     memory_size_mb: int = DEFAULT_LAMBDA_MEMORY_MB
     """Within settings.LAMBDA_MEMORY_MB; 1769 MB buys one vCPU."""
-    architecture: str = "x86_64"
+    architecture: str = DEFAULT_ARCHITECTURE
     """x86_64 or arm64 (the archive must match)."""
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
     ephemeral_storage_mb: int = 512
@@ -142,8 +144,8 @@ class InferenceLambda(pulumi.ComponentResource):
         super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.args = args
-        uploads = args.predictor in UPLOAD_VARIANTS
-        self.upload_prefix = upload_prefix(args.predictor) if uploads else None
+        uploads = args.variant in UPLOAD_VARIANTS
+        self.upload_prefix = upload_prefix(args.variant) if uploads else None
         self.memory_size_mb = args.memory_size_mb
 
         log_group = aws.cloudwatch.LogGroup(
@@ -174,7 +176,7 @@ class InferenceLambda(pulumi.ComponentResource):
 
         variables: dict[str, pulumi.Input[str]] = {
             ENV_PREDICTIONS_TABLE: args.table_name,
-            ENV_PREDICTOR: args.predictor,
+            ENV_VARIANT: args.variant,
             ENV_MAX_OBJECT_BYTES: str(args.max_object_bytes),
             ENV_MAX_AUDIO_SECONDS: str(args.max_audio_seconds),
             ENV_FUNCTION_TIMEOUT: str(args.timeout_seconds),
@@ -262,7 +264,7 @@ class InferenceLambda(pulumi.ComponentResource):
         """Where the code comes from: the shared zip in S3, on the python3.12 runtime."""
         return {
             "runtime": "python3.12",
-            "handler": HANDLERS[args.predictor],
+            "handler": HANDLERS[args.variant],
             "s3_bucket": args.code_bucket,
             "s3_key": args.code_key,
             "code_sha256": args.code_sha256,
@@ -295,19 +297,21 @@ class InferenceLambda(pulumi.ComponentResource):
     @staticmethod
     def validate(args: InferenceLambdaArgs) -> None:
         """Refuse impossible settings before any resource is declared."""
-        if args.predictor not in VARIANTS:
-            raise ValueError(f"predictor={args.predictor!r} is not one of {', '.join(VARIANTS)}")
+        if args.variant not in VARIANTS:
+            raise ValueError(f"variant={args.variant!r} is not one of {', '.join(VARIANTS)}")
         low, high = LAMBDA_MEMORY_MB
         if not low <= args.memory_size_mb <= high:
             raise ValueError(
                 f"memory_size_mb={args.memory_size_mb} must be {low}-{high} (Lambda's range)"
             )
-        if args.architecture not in ("x86_64", "arm64"):
-            raise ValueError(f"architecture={args.architecture!r} must be x86_64 or arm64")
+        if args.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"architecture={args.architecture!r} must be {' or '.join(ARCHITECTURES)}"
+            )
         low, high = LAMBDA_TIMEOUT_SECONDS
         if not low <= args.timeout_seconds <= high:
             raise ValueError(f"timeout_seconds={args.timeout_seconds} must be {low}-{high}")
-        if args.predictor == SAGEMAKER:
+        if args.variant == SAGEMAKER:
             if args.endpoint_name is None or args.endpoint_arn is None:
                 raise ValueError("the sagemaker proxy needs endpoint_name and endpoint_arn")
             if args.timeout_seconds < minimum_timeout_seconds():
@@ -316,9 +320,9 @@ class InferenceLambda(pulumi.ComponentResource):
                     f"one endpoint call may take {minimum_timeout_seconds()} s "
                     "(60 s for the container, room for a serverless cold start)"
                 )
-        elif args.predictor != CONTAINER and (
+        elif args.variant != CONTAINER and (
             args.model_s3_uri is None or not args.model_object_arns
         ):
-            raise ValueError(f"{args.predictor} needs model_s3_uri and model_object_arns")
+            raise ValueError(f"{args.variant} needs model_s3_uri and model_object_arns")
         if args.provisioned_concurrency < 0:
             raise ValueError(f"provisioned_concurrency={args.provisioned_concurrency} must be >= 0")

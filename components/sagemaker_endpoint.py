@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
-from audio_inference.settings import SAGEMAKER, SERVERLESS_MEMORY_MB
+from audio_inference.settings import (
+    DEFAULT_SAGEMAKER_INSTANCE_TYPE,
+    DEFAULT_SERVERLESS_MAX_CONCURRENCY,
+    SAGEMAKER,
+    SERVERLESS_MEMORY_MB,
+)
 
 from . import _iam
 from ._images import push_image
@@ -34,12 +39,12 @@ class SageMakerEndpointArgs:
     account_id: pulumi.Input[str]
     proxy: InferenceLambdaArgs
     """The proxy function's inputs; endpoint name and ARN are filled in here."""
-    instance_type: str = "ml.t2.medium"
+    instance_type: str = DEFAULT_SAGEMAKER_INSTANCE_TYPE
     """Real-time instance type (ignored in serverless mode)."""
     instance_count: int = 1
     serverless_memory_mb: int = 0
     """1024-6144 switches to SageMaker Serverless Inference; 0 uses instances."""
-    serverless_max_concurrency: int = 5
+    serverless_max_concurrency: int = DEFAULT_SERVERLESS_MAX_CONCURRENCY
     log_retention_days: int = 7
     """Retention of the endpoint's own log group, which the stack creates (and destroys)."""
     force_delete_repository: bool = True
@@ -76,8 +81,8 @@ class SageMakerEndpoint(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SageMakerEndpointArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        if args.proxy.predictor != SAGEMAKER:
-            raise ValueError(f"proxy.predictor must be {SAGEMAKER!r}, got {args.proxy.predictor!r}")
+        if args.proxy.variant != SAGEMAKER:
+            raise ValueError(f"proxy.variant must be {SAGEMAKER!r}, got {args.proxy.variant!r}")
         low, high = SERVERLESS_MEMORY_MB
         if args.serverless_memory_mb and not low <= args.serverless_memory_mb <= high:
             raise ValueError(

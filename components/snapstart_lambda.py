@@ -74,7 +74,7 @@ class SnapStartLambda(InferenceLambda):
                 f"ephemeral_storage_mb={args.ephemeral_storage_mb}: SnapStart requires "
                 f"{SNAPSTART_EPHEMERAL_STORAGE_MB} MB of /tmp"
             )
-        if args.predictor == SAGEMAKER:
+        if args.variant == SAGEMAKER:
             raise ValueError(
                 "SnapStart is for the model-in-function variants, not the sagemaker proxy"
             )

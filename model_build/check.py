@@ -11,6 +11,7 @@ and the handlers need beside the model, so ``modelPath`` can point at it.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,31 @@ import numpy as np
 
 from . import ModelBuildError
 
-SECONDS = (0.5, 1.0, 3.0)
+SECONDS = (0.5, 1.0, 3.0, 10.0)
+"""Round clip lengths to try, besides the awkward ones of ``check_lengths``."""
+
+
+def _next_prime(n: int) -> int:
+    def prime(k: int) -> bool:
+        return k > 1 and all(k % d for d in range(2, int(k**0.5) + 1))
+
+    while not prime(n):
+        n += 1
+    return n
+
+
+def check_lengths(sample_rate: int) -> list[int]:
+    """Clip lengths (samples) the check runs: the shortest clip the handler accepts, round
+    lengths, a prime number of samples (no window or hop divides it: a graph that reshapes
+    the wave into fixed frames fails here, not on a user's 1.7 s clip) and the longest clip
+    the stack accepts (MAX_AUDIO_SECONDS' default)."""
+    from audio_inference.audio import MIN_SECONDS
+    from audio_inference.settings import DEFAULT_MAX_AUDIO_SECONDS
+
+    shortest = math.ceil(MIN_SECONDS * sample_rate)
+    awkward = _next_prime(int(1.7 * sample_rate))
+    lengths = [shortest, *(int(s * sample_rate) for s in SECONDS), awkward]
+    return sorted(set(lengths + [int(DEFAULT_MAX_AUDIO_SECONDS * sample_rate)]))
 
 
 class ContractError(ModelBuildError):
@@ -106,19 +131,23 @@ def check_run(
         raise ContractError(f"onnxruntime cannot load {path.name}: {exc}") from None
     rng = np.random.default_rng(0)
     waves = []
-    for i, seconds in enumerate(SECONDS):
+    lengths = check_lengths(sample_rate)
+    for i, n in enumerate(lengths):
         clip = make_clip(LABELS[i % len(LABELS)], rng)
         wave = to_model_input(clip.samples[:, None], clip.sample_rate, sample_rate)
-        n = int(seconds * sample_rate)
         waves.append(np.resize(wave, n).astype(np.float32))
-    batches = [w[None, :] for w in waves] + [np.stack([waves[1], waves[1]])]
+    one_second = waves[lengths.index(sample_rate)] if sample_rate in lengths else waves[0]
+    batches = [w[None, :] for w in waves] + [np.stack([one_second, one_second])]
     for batch in batches:
         try:
             probs = session.run([graph["output_name"]], {graph["input_name"]: batch})[0]
         except Exception as exc:
             raise ContractError(
                 f"{path.name} fails on a [{batch.shape[0]}, {batch.shape[1]}] waveform "
-                f"({batch.shape[1] / sample_rate:g} s at {sample_rate} Hz): {exc}"
+                f"({batch.shape[1] / sample_rate:g} s at {sample_rate} Hz): {exc}. The kit "
+                "sends clips of any length from the shortest accepted to MAX_AUDIO_SECONDS "
+                f"(tried {', '.join(map(str, lengths))} samples); a model with a fixed window "
+                "must frame the clip itself (pad to a multiple of its window)"
             ) from None
         if probs.shape != (batch.shape[0], len(labels)):
             raise ContractError(
@@ -135,7 +164,11 @@ def check_run(
                 f"{path.name}'s outputs are not class probabilities (each row must be finite, in "
                 "[0, 1] and sum to 1); put a softmax at the end of the model"
             )
-    return {"run_on_seconds": list(SECONDS), "batch_checked": 2}
+    return {
+        "run_on_samples": lengths,
+        "run_on_seconds": [round(n / sample_rate, 4) for n in lengths],
+        "batch_checked": 2,
+    }
 
 
 def check_model(

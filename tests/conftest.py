@@ -1,12 +1,42 @@
-"""Session fixtures: a real tiny ONNX model from model_build and a real moto server."""
+"""Session fixtures (a real tiny ONNX model from model_build, a real moto server) and markers.
+
+Markers come from where a test lives (unit, infra, integration) and from what it
+uses: a test that needs the trained model or spawns processes is ``slow``.
+"""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pytest
 
-from bench.local.emulator import LocalStack, MotoServer, apply_env, create_stack, restore_env
+from kit.measure.local.emulator import LocalStack, MotoServer, apply_env, create_stack, restore_env
+
+# Fixtures that train a model or start processes: a test using any of them is slow; so is a
+# test whose own code starts a process.
+SLOW_FIXTURES = {"tiny_build", "model_dir", "serving", "local_run", "browser"}
+SPAWNS = ("run_cli(", "subprocess.", "Popen(", "ServingProcess(")
+FOLDER_MARKS = ("unit", "infra", "integration")
+
+
+def _spawns(item: pytest.Item) -> bool:
+    try:
+        source = inspect.getsource(item.function)  # type: ignore[attr-defined]
+    except (AttributeError, OSError, TypeError):
+        return False
+    return any(call in source for call in SPAWNS)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder, and as slow when it trains or spawns processes."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for mark in FOLDER_MARKS:
+            if mark in parts:
+                item.add_marker(getattr(pytest.mark, mark))
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or _spawns(item):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

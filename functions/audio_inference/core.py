@@ -72,7 +72,18 @@ class LocalClassifier:
         waveform = load_waveform(data, name, self.model.sample_rate, self.max_seconds)
         decode_ms = elapsed_ms(start)
         start = time.perf_counter()
-        prediction = self.model.predict(waveform)
+        try:
+            prediction = self.model.predict(waveform)
+        except Exception as exc:  # onnxruntime's errors derive from Exception only
+            # The model itself refused this input (e.g. a graph that reshapes the wave into
+            # fixed frames, on a clip no frame size divides): deterministic, so this record
+            # gets an error item and its siblings go on.
+            raise AudioError(
+                f"{name}: the model failed on this clip ({waveform.shape[0]} samples, "
+                f"{waveform.shape[0] / self.model.sample_rate:g} s): {type(exc).__name__}: "
+                f"{str(exc)[:300]}; check the model with `python -m model_build check`, "
+                "which tries awkward clip lengths"
+            ) from exc
         check_scores(prediction.scores, name)
         return Classification(
             label=prediction.label,

@@ -38,18 +38,18 @@ def _now() -> str:
 
 
 class Pipeline:
-    """Handle S3 events for one predictor, reusing clients and model across invocations."""
+    """Handle S3 events for one variant, reusing clients and model across invocations."""
 
     def __init__(
         self,
-        predictor: str,
+        variant: str,
         reader: S3Reader,
         store: PredictionStore,
         classifier: Classifier,
         model_sha256: str | None = None,
         failures: FailureQueue | None = None,
     ) -> None:
-        self.predictor = predictor
+        self.variant = variant
         self.reader = reader
         self.store = store
         self.classifier = classifier
@@ -74,7 +74,7 @@ class Pipeline:
             kept = self._keep_malformed(reason, record, request_id)
             logger.error(
                 "malformed record skipped",
-                extra={"reason": reason, "predictor": self.predictor, "kept": kept},
+                extra={"reason": reason, "variant": self.variant, "kept": kept},
             )
             results.append({"status": "malformed", "reason": reason, "kept": kept})
         for obj in parsed.objects:
@@ -84,7 +84,7 @@ class Pipeline:
                 logger.error(
                     "record failed",
                     exc_info=True,
-                    extra={"object": obj.uri, "predictor": self.predictor, "status": "failed"},
+                    extra={"object": obj.uri, "variant": self.variant, "status": "failed"},
                 )
                 failures.append(f"{obj.uri}: {exc}")
         if failures:
@@ -157,7 +157,7 @@ class Pipeline:
     def _item(self, name: str, request_id: str, cold: bool) -> dict[str, Any]:
         return {
             TABLE_HASH_KEY: name,
-            TABLE_RANGE_KEY: self.predictor,
+            TABLE_RANGE_KEY: self.variant,
             "request_id": request_id,
             "environment_id": self.environment_id,
             "cold_start": cold,
@@ -195,7 +195,7 @@ class Pipeline:
         timings["store"] = round((time.perf_counter() - store_started) * 1000, 3)
         record = {
             "object": name,
-            "predictor": self.predictor,
+            "variant": self.variant,
             "status": item["status"] if stored else "duplicate",
             "label": item.get("label"),
             "error": item.get("error"),

@@ -75,7 +75,7 @@ def load_model_from_dir(folder: str) -> OnnxModel:
 
 
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
-    """Build the pipeline for the configured predictor (model in-process or endpoint)."""
+    """Build the pipeline for the configured variant (model in-process or endpoint)."""
     settings = settings or Settings.from_env()
     s3 = client("s3")
     reader = S3Reader(s3, settings.max_object_bytes)
@@ -88,14 +88,14 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     if settings.endpoint_name and not settings.model_s3_uri:
         runtime = client("sagemaker-runtime", endpoint.client_config(settings.function_timeout_s))
         classifier = endpoint.EndpointClassifier(runtime, settings.endpoint_name)
-        return Pipeline(settings.predictor, reader, store, classifier, failures=failures)
+        return Pipeline(settings.variant, reader, store, classifier, failures=failures)
     if settings.model_dir:  # baked into the container image: no download on the cold path
         model = load_model_from_dir(settings.model_dir)
     else:
         assert settings.model_s3_uri  # Settings.from_env guarantees one of the two
         model = load_model_from_s3(s3, settings.model_s3_uri)
     return Pipeline(
-        settings.predictor,
+        settings.variant,
         reader,
         store,
         LocalClassifier(model, settings.max_audio_seconds),

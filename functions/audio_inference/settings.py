@@ -16,7 +16,7 @@ from dataclasses import dataclass
 # by the local runner).
 ENV_PREDICTIONS_TABLE = "PREDICTIONS_TABLE"
 ENV_MODEL_S3_URI = "MODEL_S3_URI"
-ENV_PREDICTOR = "PREDICTOR"
+ENV_VARIANT = "VARIANT"
 ENV_ENDPOINT_NAME = "ENDPOINT_NAME"
 ENV_MAX_OBJECT_BYTES = "MAX_OBJECT_BYTES"
 ENV_MAX_AUDIO_SECONDS = "MAX_AUDIO_SECONDS"
@@ -24,7 +24,7 @@ ENV_MODEL_DIR = "MODEL_DIR"
 ENV_FUNCTION_TIMEOUT = "FUNCTION_TIMEOUT_SECONDS"
 ENV_FAILURE_QUEUE_URL = "FAILURE_QUEUE_URL"
 
-# Variant (predictor) names, also the range key values in the table.
+# Variant names, also the range key values in the table.
 STANDARD = "standard"
 SNAPSTART = "snapstart"
 SAGEMAKER = "sagemaker"
@@ -33,6 +33,8 @@ HTTP = "http"  # standard Lambda behind a function URL: POST audio, get the pred
 VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER, CONTAINER, HTTP)
 # Variants triggered by S3 uploads (the others answer HTTP requests).
 UPLOAD_VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER, CONTAINER)
+# Variants whose function runs the ONNX model itself (the SageMaker proxy forwards the audio).
+MODEL_IN_LAMBDA: tuple[str, ...] = (STANDARD, SNAPSTART, CONTAINER, HTTP)
 # Variants that may keep provisioned concurrency (SnapStart cannot be combined with it).
 PROVISIONABLE: tuple[str, ...] = (STANDARD, SAGEMAKER, CONTAINER, HTTP)
 # Where the container image keeps the model (the image's /opt/model).
@@ -47,9 +49,9 @@ HANDLERS = {
     HTTP: "http_handler.handler",
 }
 
-# Predictions table key schema: one item per (object, predictor).
+# Predictions table key schema: one item per (object, variant).
 TABLE_HASH_KEY = "object"
-TABLE_RANGE_KEY = "predictor"
+TABLE_RANGE_KEY = "variant"
 
 # Uploads under incoming/<variant>/ trigger that variant only.
 UPLOAD_ROOT = "incoming/"
@@ -66,10 +68,15 @@ SERVERLESS_MEMORY_MB = (1024, 6144)  # SageMaker Serverless, in steps of 1024
 SERVERLESS_MAX_CONCURRENCY = (1, 200)
 ENDPOINT_RESPONSE_SECONDS = 60  # a SageMaker container must answer /invocations within this
 
+ARCHITECTURES: tuple[str, ...] = ("x86_64", "arm64")
+
 # Stack defaults, also declared in Pulumi.yaml (tests/unit/test_settings.py keeps them equal).
 DEFAULT_LAMBDA_MEMORY_MB = 4096
 DEFAULT_PROXY_MEMORY_MB = 128
 DEFAULT_TIMEOUT_SECONDS = 90
+DEFAULT_ARCHITECTURE = "x86_64"
+DEFAULT_SAGEMAKER_INSTANCE_TYPE = "ml.t2.medium"
+DEFAULT_SERVERLESS_MAX_CONCURRENCY = 5
 DEFAULT_MAX_OBJECT_BYTES = MAX_PAYLOAD_BYTES
 DEFAULT_MAX_AUDIO_SECONDS = 30.0
 
@@ -82,9 +89,9 @@ def upload_prefix(variant: str) -> str:
     return f"{UPLOAD_ROOT}{variant}/"
 
 
-def table_key(bucket: str, key: str, predictor: str) -> dict[str, str]:
-    """Return the table key of the result of ``predictor`` for ``s3://bucket/key``."""
-    return {TABLE_HASH_KEY: f"s3://{bucket}/{key}", TABLE_RANGE_KEY: predictor}
+def table_key(bucket: str, key: str, variant: str) -> dict[str, str]:
+    """Return the table key of the result of ``variant`` for ``s3://bucket/key``."""
+    return {TABLE_HASH_KEY: f"s3://{bucket}/{key}", TABLE_RANGE_KEY: variant}
 
 
 class ConfigError(RuntimeError):
@@ -96,7 +103,7 @@ class Settings:
     """Handler configuration read from the environment."""
 
     predictions_table: str
-    predictor: str
+    variant: str
     model_s3_uri: str | None = None
     endpoint_name: str | None = None
     model_dir: str | None = None
@@ -116,10 +123,10 @@ class Settings:
                 raise ConfigError(f"environment variable {name} is not set: set it on the function")
             return value
 
-        predictor = required(ENV_PREDICTOR)
-        if predictor not in VARIANTS:
+        variant = required(ENV_VARIANT)
+        if variant not in VARIANTS:
             raise ConfigError(
-                f"{ENV_PREDICTOR}={predictor!r} is not a variant: use one of {', '.join(VARIANTS)}"
+                f"{ENV_VARIANT}={variant!r} is not a variant: use one of {', '.join(VARIANTS)}"
             )
 
         def number(name: str, default: float, kind: type) -> float:
@@ -136,7 +143,7 @@ class Settings:
 
         settings = cls(
             predictions_table=required(ENV_PREDICTIONS_TABLE),
-            predictor=predictor,
+            variant=variant,
             model_s3_uri=env.get(ENV_MODEL_S3_URI) or None,
             endpoint_name=env.get(ENV_ENDPOINT_NAME) or None,
             model_dir=env.get(ENV_MODEL_DIR) or None,
@@ -147,7 +154,7 @@ class Settings:
             function_timeout_s=float(number(ENV_FUNCTION_TIMEOUT, DEFAULT_TIMEOUT_SECONDS, float)),
             failure_queue_url=env.get(ENV_FAILURE_QUEUE_URL) or None,
         )
-        if predictor == SAGEMAKER:
+        if variant == SAGEMAKER:
             required(ENV_ENDPOINT_NAME)
         elif not settings.model_dir:
             required(ENV_MODEL_S3_URI)  # or MODEL_DIR: a model baked into the image

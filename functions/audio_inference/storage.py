@@ -86,7 +86,7 @@ def _dynamo_value(value: Any) -> Any:
 
 
 class PredictionStore:
-    """Write one result item per (object, predictor), idempotently."""
+    """Write one result item per (object, variant), idempotently."""
 
     def __init__(self, dynamodb_client: Any, table_name: str) -> None:
         from boto3.dynamodb.types import TypeSerializer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.stack_mocks import ACCOUNT, REGION, Mocks, StackRun, run_program
 from components.config import project_name
+from kit.stack.mocks import ACCOUNT, REGION, Mocks, StackRun, run_program
 
 PROJECT = project_name()
 __all__ = ["ACCOUNT", "REGION", "Mocks", "StackRun", "PROJECT"]

@@ -6,9 +6,7 @@ import re
 
 import pytest
 
-from tests.infra.test_stack import FN, _policies
-
-pytestmark = pytest.mark.infra
+from tests.helpers.stack import FN, policies
 
 
 def test_image_is_pushed_with_docker_media_types(run_stack):
@@ -79,7 +77,7 @@ def test_endpoint_log_group_and_metrics_permission(run_stack):
     run = run_stack(variants=["sagemaker"], logRetentionDays=14)
     group = run.mocks.one("aws:cloudwatch/logGroup:LogGroup", "sagemaker-endpoint-logs")
     assert group["name"].startswith("/aws/sagemaker/Endpoints/") and group["retentionInDays"] == 14
-    statements = {s["Sid"]: s for s in _policies(run)["sagemaker-policy"]["Statement"]}
+    statements = {s["Sid"]: s for s in policies(run)["sagemaker-policy"]["Statement"]}
     assert statements["EndpointLogs"]["Resource"] == (
         f"arn:aws:logs:us-east-1:123456789012:log-group:{group['name']}:*"
     )

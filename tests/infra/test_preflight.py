@@ -1,4 +1,4 @@
-"""`bench preflight`: the program under mocks, inputs checked against botocore's models and parliament."""
+"""`kit preflight`: the program under mocks, inputs checked against botocore's models and parliament."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.preflight import check_resources, run
+from kit import ROOT
+from kit.stack.preflight import check_resources, run
 from tests.helpers import run_cli
-
-pytestmark = pytest.mark.infra
 
 
 def stack_file(tmp_path, model_dir, **settings) -> str:
@@ -111,9 +110,49 @@ def test_inputs_are_checked_against_the_api_models_themselves():
 
 def test_cli_exit_codes(tmp_path, model_dir):
     def cli(path):
-        return run_cli("bench", "preflight", "--stack-config", str(path), timeout=300)
+        return run_cli("kit", "preflight", "--stack-config", str(path), timeout=300)
 
     ok = cli(stack_file(tmp_path, model_dir))
     assert ok.returncode == 0 and "No findings" in ok.stdout and "$40.88" in ok.stdout
     bad = cli(stack_file(tmp_path, model_dir, sagemakerInstanceType="ml.t3.medium"))
     assert bad.returncode == 1 and "ml.t3.medium" in bad.stdout and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "accepted"),
+    [
+        # the documented comma form: a string, which a key typed `array` would refuse
+        ("variants", "standard,snapstart", True),
+        ("variants", ["standard", "http"], True),
+        ("lambdaMemoryMb", "2048", True),  # what `pulumi config set lambdaMemoryMb 2048` writes
+        ("lambdaMemoryMb", 2048, True),
+        ("lambdaMemoryMb", "2048MB", False),
+        ("lambdaMemoryMb", True, False),
+        ("forceDestroyBucket", "false", True),
+        ("forceDestroyBucket", "no", False),
+        ("architecture", 64, False),
+    ],
+)
+def test_stack_values_follow_the_pulumi_cli_typed_config_rule(tmp_path, key, value, accepted):
+    """sdk/go/common/workspace/project.go ValidateConfigValue: string -> str; integer -> int or
+    an Atoi string; boolean -> bool or "true"/"false"; array -> a YAML list; untyped: unchecked."""
+    import yaml
+
+    from components.config import StackConfigError, read_settings
+
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(yaml.safe_dump({"config": {f"audio-inference-kit:{key}": value}}))
+    if accepted:
+        read_settings(stack, check_model=False)
+    else:
+        with pytest.raises(StackConfigError, match=f"Stack 'dev' with configuration key '{key}'"):
+            read_settings(stack, check_model=False)
+
+
+def test_no_project_setting_is_typed_array_while_the_docs_use_the_comma_form():
+    """The README and Pulumi.yaml tell users `pulumi config set variants a,b`: that string is
+    refused for a key typed array, so variants must stay untyped."""
+    from components.config import project_schema
+
+    assert "type" not in project_schema()["variants"]
+    assert "pulumi config set variants standard," in (ROOT / "README.md").read_text()

@@ -10,7 +10,7 @@ from audio_inference.settings import (
     ENV_ENDPOINT_NAME,
     ENV_MODEL_S3_URI,
     ENV_PREDICTIONS_TABLE,
-    ENV_PREDICTOR,
+    ENV_VARIANT,
     HANDLERS,
     TABLE_HASH_KEY,
     TABLE_RANGE_KEY,
@@ -18,10 +18,9 @@ from audio_inference.settings import (
 )
 
 from components.config import StackConfigError
+from tests.helpers.stack import FN
+from tests.helpers.stack import policies as role_policies
 
-pytestmark = pytest.mark.infra
-
-FN = "aws:lambda/function:Function"
 ORIGINAL = ("standard", "snapstart", "sagemaker")
 SUBSETS = [list(c) for n in (1, 2, 3) for c in itertools.combinations(ORIGINAL, n)] + [
     ["container"],
@@ -52,7 +51,7 @@ def test_each_variant_subset_creates_exactly_its_resources(run_stack, variants):
             assert fn["runtime"] == "python3.12", variant
             assert fn["handler"] == HANDLERS[variant], variant
         env = fn["environment"]["variables"]
-        assert env[ENV_PREDICTOR] == variant and ENV_PREDICTIONS_TABLE in env
+        assert env[ENV_VARIANT] == variant and ENV_PREDICTIONS_TABLE in env
         assert (ENV_ENDPOINT_NAME in env) == (variant == "sagemaker")
         assert (ENV_MODEL_S3_URI in env) == (variant not in ("sagemaker", "container"))
         assert fn["loggingConfig"]["logFormat"] == "JSON"
@@ -172,16 +171,9 @@ def test_shared_storage_is_private_encrypted_and_on_demand(run_stack):
     assert logs and all(g.inputs["retentionInDays"] == 7 for g in logs)
 
 
-def _policies(run) -> dict[str, dict]:
-    return {
-        r.name: json.loads(r.inputs["policy"])
-        for r in run.mocks.of_type("aws:iam/rolePolicy:RolePolicy")
-    }
-
-
 def test_iam_policies_are_scoped_to_concrete_arns(run_stack):
     run = run_stack()
-    policies = _policies(run)
+    policies = role_policies(run)
     assert set(policies) == {
         "standard-policy",
         "snapstart-policy",
@@ -225,7 +217,7 @@ def test_iam_policies_are_scoped_to_concrete_arns(run_stack):
 def test_iam_policies_pass_parliament(run_stack):
     import parliament
 
-    policies = _policies(run_stack(variants=list(VARIANTS), provisionedConcurrency={"http": 1}))
+    policies = role_policies(run_stack(variants=list(VARIANTS), provisionedConcurrency={"http": 1}))
     assert {"container-policy", "http-policy"} <= set(policies)
     for name, doc in policies.items():
         findings = parliament.analyze_policy_string(json.dumps(doc)).findings
@@ -284,25 +276,33 @@ def test_bigger_storage_is_fine_without_snapstart(run_stack):
     assert run.mocks.one(FN, "standard-fn")["ephemeralStorage"]["size"] == 2048
 
 
-def test_outputs_hold_what_the_benchmark_needs(run_stack):
-    outputs = run_stack().outputs
-    for key in (
-        "region",
-        "bucket_name",
-        "table_name",
-        "upload_prefixes",
-        "function_names",
-        "log_group_names",
-        "snapstart_alias_arn",
-        "endpoint_name",
-        "model_sha256",
-        "failure_queue_url",
-        "lambda_memory_mb",
-        "architecture",
-    ):
-        assert key in outputs, key
-    assert outputs["upload_prefixes"] == {v: f"incoming/{v}/" for v in ORIGINAL}
-    assert outputs["region"] == "us-east-1" and outputs["lambda_memory_mb"] == 4096
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"variants": list(VARIANTS), "provisionedConcurrency": {"http": 1}},
+        {"variants": ["sagemaker"], "sagemakerServerlessMemoryMb": 4096},
+    ],
+    ids=["default", "every-variant", "serverless"],
+)
+def test_the_benchmark_driver_accepts_the_programs_real_outputs(run_stack, config):
+    """`kit aws` checks the outputs the program really exports (names defined once)."""
+    from kit.measure.aws.outputs import check_outputs
+    from kit.measure.setup import from_outputs
+
+    outputs = run_stack(**config).outputs
+    variants = check_outputs(outputs)
+    setups = from_outputs(outputs, variants)
+    assert set(setups) == set(outputs["variants"])
+    if "provisionedConcurrency" in config:
+        assert setups["http"].provisioned_concurrency == 1 and setups["http"].entry == "http"
+    if "sagemakerServerlessMemoryMb" in config:
+        assert setups["sagemaker"].serverless_memory_mb == 4096
+        assert setups["sagemaker"].serverless_max_concurrency == 5
+    if not config:
+        assert outputs["upload_prefixes"] == {v: f"incoming/{v}/" for v in ORIGINAL}
+        assert setups["sagemaker"].instance_type == "ml.t2.medium"
+        assert setups["standard"].memory_mb == 4096 and setups["sagemaker"].memory_mb == 128
 
 
 def test_components_parent_their_children(run_stack):
@@ -327,7 +327,7 @@ def test_snapstart_component_validates_its_constraints():
     from components import SnapStartLambda, SnapStartLambdaArgs
 
     args = SnapStartLambdaArgs(
-        predictor="snapstart",
+        variant="snapstart",
         code_bucket="b",
         code_key="k",
         code_sha256="x",

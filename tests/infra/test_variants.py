@@ -8,9 +8,7 @@ import re
 import pytest
 
 from components.config import StackConfigError
-from tests.infra.test_stack import FN, _policies
-
-pytestmark = pytest.mark.infra
+from tests.helpers.stack import FN, policies
 
 
 def test_container_lambda_runs_its_own_image_by_digest(run_stack):
@@ -51,7 +49,7 @@ def test_http_variant_has_an_iam_function_url_and_no_upload_trigger(run_stack):
     url = run.mocks.one("aws:lambda/functionUrl:FunctionUrl", "http-url")
     assert url["authorizationType"] == "AWS_IAM" and "qualifier" not in url
     assert run.mocks.of_type("aws:lambda/permission:Permission") == []
-    statements = {s["Sid"] for s in _policies(run)["http-policy"]["Statement"]}
+    statements = {s["Sid"] for s in policies(run)["http-policy"]["Statement"]}
     assert "ReadUploads" not in statements and "PutPredictions" in statements
     assert "http" in run.outputs["function_urls"]
 

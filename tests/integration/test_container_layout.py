@@ -12,11 +12,10 @@ import urllib.request
 
 import pytest
 
-from bench import ROOT
-from bench.local.image_layout import instructions, materialize
-from bench.local.processes import free_port, stop_process
+from kit import ROOT
+from kit.measure.local.image_layout import instructions, materialize
+from kit.measure.local.processes import free_port, stop_process
 
-pytestmark = pytest.mark.integration
 DOCKERFILE = ROOT / "sagemaker" / "Dockerfile"
 
 

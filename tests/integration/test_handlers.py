@@ -8,11 +8,18 @@ import numpy as np
 import pytest
 from audio_inference.settings import SNAPSTART, STANDARD, ConfigError
 
-from bench.local.emulator import apply_env, handler_env, restore_env
-from bench.local.fault_proxy import Fault, FaultProxy
-from tests.helpers import Context, all_items, get_item, load_handler, tone, upload, wav_bytes
-
-pytestmark = pytest.mark.integration
+from kit.measure.local.emulator import apply_env, handler_env, restore_env
+from kit.measure.local.fault_proxy import Fault, FaultProxy
+from tests.helpers import (
+    Context,
+    all_items,
+    get_item,
+    load_handler,
+    tone,
+    upload,
+    wav_bytes,
+    with_chunk_before_data,
+)
 
 
 @pytest.fixture
@@ -193,10 +200,9 @@ def test_malformed_records_are_skipped_and_kept_others_processed(aws):
 
 
 def test_valid_wavs_are_judged_by_their_audio_not_their_size(standard):
-    from tests.unit.test_audio import _with_chunk_before_data
 
     server, stack, module = standard
-    meta = _with_chunk_before_data(wav_bytes(tone(1.0)), 100_000)  # beyond the 64 KB first GET
+    meta = with_chunk_before_data(wav_bytes(tone(1.0)), 100_000)  # beyond the 64 KB first GET
     at_limit = wav_bytes(tone(30.0, 8000), 8000)
     for name, data in (("meta.wav", meta), ("at-limit.wav", at_limit)):
         module.handler(upload(server, stack, STANDARD, name, data), Context())
@@ -204,18 +210,30 @@ def test_valid_wavs_are_judged_by_their_audio_not_their_size(standard):
         assert item["status"] == "ok", item.get("error")
 
 
-def test_non_finite_scores_give_an_error_item_and_the_rest_are_stored(standard):
-    server, stack, module = standard
-    loud = upload(server, stack, STANDARD, "loud.wav", wav_bytes(tone() * 3e3, subtype="FLOAT"))
-    good = upload(server, stack, STANDARD, "fine.wav", wav_bytes(tone()))
-    module.handler({"Records": loud["Records"] + good["Records"]}, Context())
+def test_non_finite_scores_give_an_error_item_and_the_rest_are_stored(aws, tmp_path):
+    from tests.helpers.onnx_graphs import unstable_model
+
+    server, stack = aws
+    folder = unstable_model(tmp_path / "unstable")  # NaN scores when the peak is under 0.6
+    s3 = server.client("s3")
+    for name in ("model.onnx", "model.json"):
+        s3.upload_file(str(folder / name), stack.bucket, f"unstable/{name}")
+    env = handler_env(server, stack, STANDARD) | {
+        "MODEL_S3_URI": f"s3://{stack.bucket}/unstable/model.onnx"
+    }
+    previous = apply_env(env)
+    try:
+        module = load_handler("standard_handler")
+        quiet = upload(server, stack, STANDARD, "quiet.wav", wav_bytes(tone(level=0.3)))
+        loud = upload(server, stack, STANDARD, "loud.wav", wav_bytes(tone(level=0.9)))
+        module.handler({"Records": quiet["Records"] + loud["Records"]}, Context())
+    finally:
+        restore_env(previous)
     items = {i["key"].rsplit("/", 1)[1]: i for i in all_items(server, stack)}
-    assert items["fine.wav"]["status"] == "ok"
-    assert items["loud.wav"]["status"] in ("ok", "error")
-    if items["loud.wav"]["status"] == "ok":
-        assert all(0 <= float(v) <= 1 for v in items["loud.wav"]["scores"].values())
-    else:
-        assert "loud.wav" in items["loud.wav"]["error"]
+    assert items["loud.wav"]["status"] == "ok" and items["loud.wav"]["label"] == "loud"
+    assert items["quiet.wav"]["status"] == "error"
+    assert "quiet.wav" in items["quiet.wav"]["error"]
+    assert "non-finite scores" in items["quiet.wav"]["error"]
 
 
 def test_missing_model_fails_init_naming_variable_and_uri(aws):
@@ -289,7 +307,7 @@ def test_http_entry_answers_and_stores_the_same_item(aws):
     assert body["object"] == "https://abc123.lambda-url.us-east-1.on.aws/requests/req-http"
     assert body["model_sha256"] and "inference" in body["timings_ms"]
     items = {i["object"]: i for i in all_items(server, stack)}
-    assert items[body["object"]]["status"] == "ok" and items[body["object"]]["predictor"] == "http"
+    assert items[body["object"]]["status"] == "ok" and items[body["object"]]["variant"] == "http"
     assert items[body["object"]]["event_time"].startswith("2025-11-24T")
     error = json.loads(bad["body"])
     assert bad["statusCode"] == 400 and "not a readable WAV" in error["error"]
@@ -309,4 +327,4 @@ def test_container_variant_loads_the_baked_model_without_s3(aws, model_dir):
     finally:
         restore_env(previous)
     item = get_item(server, stack, "incoming/container/c.wav", "container")
-    assert item["status"] == "ok" and item["predictor"] == "container"
+    assert item["status"] == "ok" and item["variant"] == "container"

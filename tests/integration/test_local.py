@@ -1,4 +1,4 @@
-"""``bench local`` end to end: real moto, awslambdaric processes, forked SnapStart copies, serving app."""
+"""``kit local`` end to end: real moto, awslambdaric processes, forked SnapStart copies, serving app."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ import psutil
 import pytest
 from rich.console import Console
 
-from bench import ROOT, results
-from bench.local.config import LocalConfig
-from bench.local.run import run
-from bench.report import SECTIONS, write_report
-from tests.helpers import run_cli
+from kit import ROOT, results
+from kit.decide.report import SECTIONS, write_report
+from kit.measure.local.run import run
+from tests.helpers import local_config, run_cli
 
-pytestmark = pytest.mark.integration
+VARIANTS = ("standard", "snapstart", "sagemaker", "container", "http")
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +32,15 @@ def samples(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_run(model_dir, samples, tmp_path_factory):
-    cfg = LocalConfig(
+    cfg = local_config(
+        model_dir,
+        samples,
+        tmp_path_factory.mktemp("results"),
+        variants=VARIANTS,
+        provisioned={"http": 1},
         requests=6,
         cold_starts=2,
         idle_timeout_s=1.0,
-        model_dir=model_dir,
-        samples_dir=samples,
-        out_dir=tmp_path_factory.mktemp("results"),
-        memory_mb={
-            "standard": 4096,
-            "snapstart": 4096,
-            "sagemaker": 128,
-            "container": 4096,
-            "http": 4096,
-        },
-        provisioned={"http": 1},
     )
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     doc = run(cfg, Console(quiet=True), quiet=True)
@@ -57,26 +50,23 @@ def local_run(model_dir, samples, tmp_path_factory):
 
 
 def test_results_follow_the_schema(local_run):
-    _, doc, _ = local_run
-    results.validate(doc)
-    assert doc["target"] == "local" and set(doc["summary"]) == {
-        "standard",
-        "snapstart",
-        "sagemaker",
-        "container",
-        "http",
-    }
-    assert len(doc["invocations"]) == 30
-    assert doc["endpoint"]["startup_ms"] > 0 and doc["config"]["snapshot_init_ms"] > 0
+    cfg, doc, _ = local_run
+    again = results.validate(json.loads(json.dumps(doc.dump())))
+    assert again == doc
+    assert doc.target == "local" and set(doc.summary) == set(VARIANTS)
+    assert len(doc.invocations) == 30
+    assert doc.endpoint.startup_ms > 0 and doc.run["snapshot_init_ms"] > 0
+    assert (
+        doc.variants["http"].provisioned_concurrency == 1 and doc.variants["http"].entry == "http"
+    )
+    assert doc.model.sha256 == json.loads((cfg.model_dir / "model.json").read_text())["sha256"]
 
 
 def test_every_upload_has_exactly_one_item(local_run):
     _, doc, _ = local_run
-    assert doc["checks"] == {**doc["checks"], "lost": 0, "duplicated": 0}
-    assert all(r["status"] == "ok" for r in doc["invocations"]), [
-        r["error"] for r in doc["invocations"]
-    ]
-    assert all(r["request_id"] and r["e2e_ms"] > 0 for r in doc["invocations"])
+    assert doc.checks.lost == 0 and doc.checks.duplicated == 0
+    assert all(r.status == "ok" for r in doc.invocations), [r.error for r in doc.invocations]
+    assert all(r.request_id and r.e2e_ms > 0 for r in doc.invocations)
 
 
 def test_cold_starts_happen_exactly_where_the_schedule_forces_them(local_run):
@@ -84,25 +74,23 @@ def test_cold_starts_happen_exactly_where_the_schedule_forces_them(local_run):
     forced = {0} | cfg.gap_indices()
     assert forced == {0, 3}
     for variant in ("standard", "snapstart", "sagemaker", "container"):
-        cold = {r["index"] for r in doc["invocations"] if r["variant"] == variant and r["cold"]}
+        cold = {r.index for r in doc.invocations if r.variant == variant and r.cold}
         assert cold == forced, variant
     # one provisioned environment, started before traffic, never retired: no cold start at all
-    assert not any(r["cold"] for r in doc["invocations"] if r["variant"] == "http")
-    for r in doc["invocations"]:
-        if r["variant"] == "snapstart":
-            assert (r["restore_ms"] is not None) == r["cold"] and r["init_ms"] is None
-            assert r["billed_restore_ms"] == (int(-(-r["restore_ms"] // 1)) if r["cold"] else 0)
+    assert not any(r.cold for r in doc.invocations if r.variant == "http")
+    for r in doc.invocations:
+        if r.variant == "snapstart":
+            assert (r.restore_ms is not None) == r.cold and r.init_ms is None
+            assert r.billed_restore_ms == (int(-(-r.restore_ms // 1)) if r.cold else 0)
         else:
-            assert (r["init_ms"] is not None) == r["cold"] and r["restore_ms"] is None
-        assert r["billed_ms"] >= r["duration_ms"] and r["billed_ms"] - r["duration_ms"] < 1
+            assert (r.init_ms is not None) == r.cold and r.restore_ms is None
+        assert r.billed_ms >= r.duration_ms and r.billed_ms - r.duration_ms < 1
 
 
 def test_snapstart_restore_is_faster_than_standard_init(local_run):
     _, doc, _ = local_run
-    init = [r["init_ms"] for r in doc["invocations"] if r["variant"] == "standard" and r["cold"]]
-    restore = [
-        r["restore_ms"] for r in doc["invocations"] if r["variant"] == "snapstart" and r["cold"]
-    ]
+    init = [r.init_ms for r in doc.invocations if r.variant == "standard" and r.cold]
+    restore = [r.restore_ms for r in doc.invocations if r.variant == "snapstart" and r.cold]
     assert max(restore) < min(init)
 
 
@@ -113,11 +101,9 @@ def test_container_runs_from_the_image_layout_and_http_answers_requests(local_ru
     assert (layout / "var" / "task" / "audio_inference" / "core.py").is_file()
     assert (layout / "opt" / "model" / "model.onnx").is_file()
     assert not (layout / "var" / "task" / "sagemaker_proxy_handler.py").exists()  # not copied
-    http = [r for r in doc["invocations"] if r["variant"] == "http"]
-    assert all(
-        r["object"].startswith("https://127.0.0.1:") and "/requests/" in r["object"] for r in http
-    )
-    assert all(r["status"] == "ok" and r["e2e_ms"] >= r["duration_ms"] for r in http)
+    http = [r for r in doc.invocations if r.variant == "http"]
+    assert all(r.object.startswith("https://127.0.0.1:") and "/requests/" in r.object for r in http)
+    assert all(r.status == "ok" and r.e2e_ms >= r.duration_ms for r in http)
 
 
 def test_run_leaves_no_process_behind(local_run):
@@ -147,7 +133,7 @@ def test_ctrl_c_stops_everything(model_dir, samples, tmp_path):
         [
             sys.executable,
             "-m",
-            "bench",
+            "kit",
             "local",
             "--requests",
             "30",
@@ -189,23 +175,25 @@ def _sid(p: psutil.Process) -> int | None:
 
 
 def test_bad_arguments_are_refused():
-    result = run_cli("bench", "local", "--variants", "gpu", timeout=60)
-    assert result.returncode == 2 and "unknown variant" in result.stdout
+    result = run_cli("kit", "local", "--variants", "gpu", timeout=60)
+    assert result.returncode == 2 and "unknown" in result.stderr
 
 
 def test_a_subset_of_variants_with_stack_settings(model_dir, samples, tmp_path):
-    """`bench local --variants standard` used to end in a TypeError in the report."""
+    """`kit local --variants standard` used to end in a TypeError in the report."""
     import json
 
     stack = tmp_path / "Pulumi.small.yaml"
     stack.write_text("config:\n  audio-inference-kit:lambdaMemoryMb: 1769\n")
     result = run_cli(
-        "bench",
+        "kit",
         "local",
         "--variants",
         "standard",
         "--requests",
         "2",
+        "--warm",
+        "0",
         "--cold-starts",
         "1",
         "--model-dir",
@@ -220,13 +208,13 @@ def test_a_subset_of_variants_with_stack_settings(model_dir, samples, tmp_path):
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     doc = json.loads((tmp_path / "local.json").read_text())
-    assert doc["config"]["memory_mb"] == {"standard": 1769}
+    assert {n: v["memory_mb"] for n, v in doc["variants"].items()} == {"standard": 1769}
     assert (tmp_path / "report.md").exists()
 
 
 def test_a_user_supplied_onnx_model_runs_the_demo(samples, tmp_path):
-    """Bring your own model: `model_build check` writes model.json, `bench local` runs it."""
-    from tests.unit.test_model_check import graph_model
+    """Bring your own model: `model_build check` writes model.json, `kit local` runs it."""
+    from tests.helpers.onnx_graphs import graph_model
 
     mine = graph_model(tmp_path / "mine.onnx")
     model_dir = tmp_path / "my-model"
@@ -237,13 +225,34 @@ def test_a_user_supplied_onnx_model_runs_the_demo(samples, tmp_path):
     assert checked.returncode == 0, checked.stderr
     out = tmp_path / "results"
     result = run_cli(
-        "bench", "local", "--model-dir", str(model_dir), "--samples", str(samples),
-        "--requests", "3", "--cold-starts", "1", "--variants", "standard,http",
+        "kit", "local", "--model-dir", str(model_dir), "--samples", str(samples),
+        "--requests", "3", "--warm", "0", "--cold-starts", "1", "--variants", "standard,http",
         "--out", str(out), "--no-report", timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     doc = json.loads((out / "local.json").read_text())
-    assert doc["config"]["model"]["source"] != "model_build (reference family)"
+    assert doc["model"]["source"] == "model_build check (your own model)"
     items = [r for r in doc["invocations"] if r["status"] == "ok"]
     assert len(items) == 6 and {r["label"] for r in items} <= {"quiet", "medium", "loud"}
     assert doc["checks"]["lost"] == 0
+
+
+def test_every_model_in_lambda_variant_is_checked_against_raw_session_run(local_run):
+    _, doc, _ = local_run
+    assert set(doc.consistency) == {"standard", "snapstart", "container", "http"}  # not the proxy
+    for variant, c in doc.consistency.items():
+        warm = sum(r.variant == variant and not r.cold for r in doc.invocations)
+        assert c.handler_samples == warm and c.reference_samples > 0, variant
+        assert c.ratio is not None and 0.2 < c.ratio < 5, (variant, c)
+        assert ("emulation artefact" in c.note) == (not c.trusted)
+
+
+def test_summary_states_each_percentile_with_its_interval_or_not_at_all(local_run):
+    _, doc, _ = local_run
+    s = doc.summary["standard"]
+    assert s.warm_count == 4
+    p50, p99 = s.warm["p50"], s.warm["p99"]
+    warm = sorted(r.latency_ms for r in doc.invocations if r.variant == "standard" and not r.cold)
+    # 4 samples: too few for a bounded 95 % interval on a median (needs 6) or a p99 (needs 368)
+    assert p50.value == pytest.approx((warm[1] + warm[2]) / 2) and not p50.bounded
+    assert p99.needs == 368 and p99.high is None

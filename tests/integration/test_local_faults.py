@@ -1,4 +1,4 @@
-"""`bench local` under faults and bursts: every upload ends as one item or one failure-queue message."""
+"""`kit local` under faults and bursts: every upload ends as one item or one failure-queue message."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ import psutil
 import pytest
 from rich.console import Console
 
-from bench.local.config import LocalConfig
-from bench.local.emulator import handler_env
-from bench.local.run import run
-from bench.local.runtime_api import ExecutionEnvironment
-from tests.helpers import run_cli
-
-pytestmark = pytest.mark.integration
+from kit.measure.local.config import LocalConfig
+from kit.measure.local.emulator import handler_env
+from kit.measure.local.run import run
+from kit.measure.local.runtime_api import ExecutionEnvironment
+from tests.helpers import local_config, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +31,9 @@ def _children() -> set[int]:
 
 
 def _config(model_dir, samples, out, **kw) -> LocalConfig:
-    base = {
-        "variants": ("standard",),
-        "model_dir": model_dir,
-        "samples_dir": samples,
-        "out_dir": out,
-        "memory_mb": {"standard": 4096, "snapstart": 4096, "sagemaker": 128},
-        "retry_delays_s": (0.1, 0.2),
-        "cold_starts": 1,
-    }
-    return LocalConfig(**{**base, **kw})
+    return local_config(
+        model_dir, samples, out, **{"retry_delays_s": (0.1, 0.2), "cold_starts": 1, **kw}
+    )
 
 
 def _listening() -> set[int]:
@@ -64,9 +55,9 @@ def test_burst_with_crashes_and_aws_faults_accounts_for_every_upload(model_dir, 
         dynamodb_fault_rate=0.1,
     )
     doc = run(cfg, Console(quiet=True), quiet=True)
-    checks, faults = doc["checks"], doc["config"]["faults"]
-    assert checks["uploads"] == 24 and checks["lost"] == 0 and checks["duplicated"] == 0
-    assert checks["items"] + checks["failed"] == 24
+    checks, faults = doc.checks, doc.run["faults"]
+    assert checks.uploads == 24 and checks.lost == 0 and checks.duplicated == 0
+    assert checks.items + checks.failed == 24
     assert faults["crashes_injected"] > 0 and faults["throttled_invocations"] > 0
     assert sum(faults["aws_errors_injected"].values()) > 0
     time.sleep(0.5)
@@ -79,9 +70,9 @@ def test_environments_that_always_crash_end_in_the_failure_queue(model_dir, samp
     started = time.monotonic()
     doc = run(cfg, Console(quiet=True), quiet=True)
     assert time.monotonic() - started < 120  # discarded and retried, never hung
-    assert doc["checks"]["failed"] == 3 and doc["checks"]["lost"] == 0
-    for r in doc["invocations"]:
-        assert r["status"] == "failed" and "Runtime.ExitError" in r["error"] and r["attempts"] == 3
+    assert doc.checks.failed == 3 and doc.checks.lost == 0
+    for r in doc.invocations:
+        assert r.status == "failed" and "Runtime.ExitError" in r.error and r.attempts == 3
 
 
 def test_an_invocation_that_outlives_the_timeout_discards_the_environment(aws, tmp_path):
@@ -98,15 +89,15 @@ def test_an_invocation_that_outlives_the_timeout_discards_the_environment(aws, t
 
 def test_fault_options_are_validated():
 
-    result = run_cli("bench", "local", "--crash-rate", "2", timeout=60)
-    assert result.returncode == 2 and "between 0 and 1" in result.stdout
+    result = run_cli("kit", "local", "--crash-rate", "2", timeout=60)
+    assert result.returncode == 2 and "between 0 and 1" in result.stderr
 
 
 def test_tune_local_predicts_per_size_and_says_so(model_dir, samples, tmp_path):
     import json
 
     result = run_cli(
-        "bench",
+        "kit",
         "tune",
         "--local",
         "--memory",
@@ -127,10 +118,15 @@ def test_tune_local_predicts_per_size_and_says_so(model_dir, samples, tmp_path):
     assert [p["memory_mb"] for p in doc["points"]] == [1024, 2048]
     assert doc["picks"]["standard"]["cheapest"] in (1024, 2048)
     (pair,) = doc["shape"]
-    assert pair["cpu_share_ratio"] == pytest.approx(
-        min(2048 / 1769, os.cpu_count()) / (1024 / 1769)
-    )
-    assert pair["inference_ratio"] > 0 and "inference alone x" in result.stdout
+    # twice the CPU share must never be slower beyond noise (the artefact of issue 20 made
+    # 4,096 MB five times slower than 512 MB); a 2 ms inference fits in one quota period's
+    # budget at both sizes, so it need not be faster either
+    assert pair["inference_ratio"] > 0.75, pair
+    model = doc["memory_model"]["standard"]
+    assert model["sizes_mb"] == [1024, 2048] and len(model["residual_pct"]) == 2
+    assert min(model["fixed_ms"], model["single_thread_ms"], model["parallel_ms"]) >= 0
+    assert "duration(memory) =" in result.stdout and "fit residuals" in result.stdout
+    assert "inference alone x" in result.stdout
     assert (tmp_path / "tune.png").stat().st_size > 5000 and (
         tmp_path / "local-1024mb.json"
     ).exists()

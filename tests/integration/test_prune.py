@@ -1,4 +1,4 @@
-"""`bench prune` against moto's Lambda: only versions nothing invokes are deleted."""
+"""`kit prune` against moto's Lambda: only versions nothing invokes are deleted."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import zipfile
 
 import pytest
 
-from bench.prune import execute, plan
-
-pytestmark = pytest.mark.integration
+from kit.stack.prune import execute, plan
 
 
 @pytest.fixture

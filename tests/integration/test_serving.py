@@ -10,11 +10,9 @@ import numpy as np
 import pytest
 from audio_inference.settings import SAGEMAKER
 
-from bench.local.emulator import apply_env, handler_env, restore_env
-from bench.local.processes import ServingProcess
+from kit.measure.local.emulator import apply_env, handler_env, restore_env
+from kit.measure.local.processes import ServingProcess
 from tests.helpers import Context, get_item, load_handler, run_cli, tone, upload, wav_bytes
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +84,7 @@ def test_proxy_handler_reaches_the_server_through_boto3(aws, server, tiny_build)
         restore_env(previous)
     ok = get_item(moto, stack, "incoming/sagemaker/good.wav", SAGEMAKER)
     assert ok["status"] == "ok" and ok["model_sha256"] == tiny_build["metadata"]["sha256"]
-    assert ok["predictor"] == SAGEMAKER and "endpoint_inference" in ok["timings_ms"]
+    assert ok["variant"] == SAGEMAKER and "endpoint_inference" in ok["timings_ms"]
     err = get_item(moto, stack, "incoming/sagemaker/bad é (1).wav", SAGEMAKER)
     assert err["status"] == "error" and "not a readable WAV" in err["error"]
     # The endpoint names the object, as the in-Lambda variants do (not "request body").
@@ -97,7 +95,7 @@ def test_proxy_never_imports_onnxruntime(aws, server):
     import subprocess
     import sys
 
-    from bench import ROOT
+    from kit import ROOT
 
     moto, stack = aws
     env = handler_env(moto, stack, SAGEMAKER) | {"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": server.url}

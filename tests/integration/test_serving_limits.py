@@ -9,10 +9,8 @@ import time
 
 import pytest
 
-from bench.local.processes import ServingProcess
+from kit.measure.local.processes import ServingProcess
 from tests.helpers import tone, wav_bytes
-
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,8 @@ import pytest
 import soundfile
 from audio_inference.audio import AudioError, decode, load_waveform
 
-from tests.helpers import tone, wav_bytes
+from tests.helpers import tone, wav_bytes, with_chunk_before_data
 
-pytestmark = pytest.mark.unit
 RATE = 16_000
 
 
@@ -93,16 +92,8 @@ def test_audio_exactly_at_the_limit_is_accepted():
     assert len(waveform) == 30 * RATE
 
 
-def _with_chunk_before_data(data: bytes, size: int) -> bytes:
-    """Insert a LIST chunk of ``size`` bytes between 'fmt ' and 'data'."""
-    fmt_end = data.index(b"data")
-    chunk = b"LIST" + struct.pack("<I", size) + b"INFO" + b"\0" * (size - 4)
-    body = data[12:fmt_end] + chunk + data[fmt_end:]
-    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
-
-
 def test_large_metadata_chunk_before_data_is_still_a_valid_wav():
-    data = _with_chunk_before_data(wav_bytes(tone(1.0)), 200_000)
+    data = with_chunk_before_data(wav_bytes(tone(1.0)), 200_000)
     assert len(load_waveform(data, "meta.wav", RATE, max_seconds=30)) == RATE
 
 

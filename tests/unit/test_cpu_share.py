@@ -6,9 +6,7 @@ import time
 
 import pytest
 
-from bench.local.cpu_share import PERIOD_US, CpuShare, quota_us, vcpus_for
-
-pytestmark = pytest.mark.unit
+from kit.measure.local.cpu_share import PERIOD_US, CpuShare, quota_us, vcpus_for
 
 
 @pytest.mark.parametrize(
@@ -28,7 +26,7 @@ def test_vcpus_follow_memory_capped_by_lambda_and_the_machine(memory, cores, vcp
 
 def test_quota_per_period():
     assert quota_us(1.0) == PERIOD_US and quota_us(0.5) == PERIOD_US // 2
-    assert quota_us(2.31) == 231_000 and quota_us(0.001) == 1000  # the kernel's 1 ms minimum
+    assert quota_us(2.31) == round(2.31 * PERIOD_US) and quota_us(0.001) == 1000  # kernel minimum
 
 
 def test_detection_on_each_kind_of_hierarchy(tmp_path):

@@ -2,8 +2,6 @@ import pytest
 from audio_inference.events import s3_objects
 from audio_inference.settings import ConfigError, Settings, upload_prefix
 
-pytestmark = pytest.mark.unit
-
 
 def record(key: str, sequencer: str = "0A1B", event: str = "ObjectCreated:Put") -> dict:
     return {
@@ -43,17 +41,17 @@ def test_sqs_wrapped_events_are_unwrapped():
 
 def test_settings_name_the_missing_variable():
     with pytest.raises(ConfigError, match="PREDICTIONS_TABLE"):
-        Settings.from_env({"PREDICTOR": "standard", "MODEL_S3_URI": "s3://b/m.onnx"})
+        Settings.from_env({"VARIANT": "standard", "MODEL_S3_URI": "s3://b/m.onnx"})
     with pytest.raises(ConfigError, match="MODEL_S3_URI"):
-        Settings.from_env({"PREDICTOR": "standard", "PREDICTIONS_TABLE": "t"})
+        Settings.from_env({"VARIANT": "standard", "PREDICTIONS_TABLE": "t"})
     with pytest.raises(ConfigError, match="ENDPOINT_NAME"):
-        Settings.from_env({"PREDICTOR": "sagemaker", "PREDICTIONS_TABLE": "t"})
+        Settings.from_env({"VARIANT": "sagemaker", "PREDICTIONS_TABLE": "t"})
     with pytest.raises(ConfigError, match="not a variant"):
-        Settings.from_env({"PREDICTOR": "gpu", "PREDICTIONS_TABLE": "t"})
+        Settings.from_env({"VARIANT": "gpu", "PREDICTIONS_TABLE": "t"})
     with pytest.raises(ConfigError, match="MAX_OBJECT_BYTES"):
         Settings.from_env(
             {
-                "PREDICTOR": "standard",
+                "VARIANT": "standard",
                 "PREDICTIONS_TABLE": "t",
                 "MODEL_S3_URI": "s3://b/k",
                 "MAX_OBJECT_BYTES": "-1",

@@ -15,8 +15,6 @@ from model_build import ModelBuildError
 from model_build.export import GateError, export_onnx, parity_waveforms, publish, sha256_of
 from model_build.train import load_checkpoint, load_folder, train
 
-pytestmark = pytest.mark.unit
-
 
 def test_exported_model_runs_in_onnxruntime_and_agrees_with_torch(tiny_build):
     session = onnxruntime.InferenceSession(str(tiny_build["dir"] / "model.onnx"))
@@ -170,3 +168,23 @@ def test_the_family_grows_and_keeps_the_contract():
     assert params == sorted(params) and params[-1] > 100 * params[0]
     with pytest.raises(ValueError, match="unknown model size 'huge'"):
         AudioClassifier(4, "huge")
+
+
+def test_idle_session_threads_do_not_spin(model_dir):
+    """Between requests an ONNX session must not burn the function's CPU share."""
+    import time
+
+    import numpy as np
+    from audio_inference.model import OnnxModel
+
+    model = OnnxModel.from_dir(model_dir, threads=2)
+    wave = (0.1 * np.random.default_rng(0).standard_normal(model.sample_rate)).astype(np.float32)
+    model.predict(wave)
+    idle_cpu = []
+    for _ in range(5):
+        model.predict(wave)
+        started = time.process_time()
+        time.sleep(0.05)
+        idle_cpu.append(time.process_time() - started)
+    # onnxruntime's default (spinning pool threads) burns ~the whole 50 ms here
+    assert sorted(idle_cpu)[2] < 0.01, idle_cpu

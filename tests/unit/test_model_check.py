@@ -5,48 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 
-import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
+from onnx import TensorProto
 
 from model_build.check import ContractError, check_model
 from tests.helpers import run_cli
-
-pytestmark = pytest.mark.unit
-
-
-def graph_model(
-    path, *, elem=TensorProto.FLOAT, in_shape=("batch", "samples"), classes=3, softmax=True
-):
-    """A small model: mean, max and min of the waveform scored into ``classes`` outputs."""
-    x = helper.make_tensor_value_info("wave", elem, list(in_shape))
-    nodes = [
-        helper.make_node("ReduceMean", ["wave", "axes"], ["m"], keepdims=1),
-        helper.make_node("ReduceMax", ["wave", "axes"], ["mx"], keepdims=1),
-        helper.make_node("ReduceMin", ["wave", "axes"], ["mn"], keepdims=1),
-        helper.make_node("Concat", ["m", "mx", "mn"], ["f"], axis=1),
-        helper.make_node("MatMul", ["f", "w"], ["logits"]),
-    ]
-    nodes.append(
-        helper.make_node("Softmax", ["logits"], ["probs"], axis=1)
-        if softmax
-        else helper.make_node("Identity", ["logits"], ["probs"])
-    )
-    inits = [
-        helper.make_tensor("axes", TensorProto.INT64, [1], [len(in_shape) - 1]),
-        helper.make_tensor(
-            "w", TensorProto.FLOAT, [3, classes], np.linspace(-1, 1, 3 * classes).tolist()
-        ),
-    ]
-    out = helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["batch", classes])
-    model = helper.make_model(
-        helper.make_graph(nodes, "g", [x], [out], inits),
-        opset_imports=[helper.make_opsetid("", 18)],
-    )
-    model.ir_version = 8
-    onnx.save(model, str(path))
-    return path
+from tests.helpers.onnx_graphs import graph_model
 
 
 def test_a_fitting_model_gets_its_model_json_and_loads(tmp_path):

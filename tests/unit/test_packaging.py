@@ -7,8 +7,6 @@ import pytest
 
 from components import _packaging
 
-pytestmark = pytest.mark.unit
-
 
 def test_lambda_archive_holds_handlers_shared_code_and_runtime_deps_only():
     package = _packaging.build_package("x86_64")

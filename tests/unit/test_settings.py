@@ -5,8 +5,6 @@ from audio_inference import endpoint, settings
 
 from components.config import project_schema
 
-pytestmark = pytest.mark.unit
-
 
 def test_pulumi_yaml_defaults_match_the_settings_module():
     schema = project_schema()

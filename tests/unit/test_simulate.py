@@ -6,17 +6,16 @@ import math
 import numpy as np
 import pytest
 
-from bench.cost import CostModel, Pricing, VariantCost
-from bench.simulate import kernels as k
-from bench.simulate.engine import Options, Tally, monthly_cost, simulate
-from bench.simulate.platform import Platform, PlatformError
-from bench.simulate.service import Service
-from bench.simulate.sweep import sweep
-from bench.simulate.traffic import TrafficError, load_trace, make
+from kit.decide.cost import CostModel, Pricing, VariantCost
+from kit.decide.simulate import kernels as k
+from kit.decide.simulate.engine import Options, Tally, monthly_cost, simulate
+from kit.decide.simulate.levels import simulate_levels
+from kit.decide.simulate.platform import PlatformError, PlatformParams
+from kit.decide.simulate.service import Service
+from kit.decide.simulate.traffic import TrafficError, load_trace, make
+from kit.results import Kind
 from tests.helpers import run_cli
-from tests.unit.test_cost import SEED, seed_model
-
-pytestmark = pytest.mark.unit
+from tests.helpers.seed import SEED, seed_model
 
 MONTH = 730 * 3600.0
 
@@ -32,7 +31,7 @@ def erlang_c_wait(c: int, lam: float, mu: float) -> float:
 
 def lambda_service(warm_ms: np.ndarray, cold_ms: np.ndarray, **cost: object) -> Service:
     return Service(
-        cost=VariantCost(name="standard", kind="lambda", **cost),  # type: ignore[arg-type]
+        cost=VariantCost(name="standard", kind=Kind.LAMBDA, **cost),  # type: ignore[arg-type]
         warm_ms=warm_ms,
         cold_ms=cold_ms,
         endpoint_ms=np.array([]),
@@ -68,7 +67,7 @@ def test_single_environment_cold_share_is_exp_minus_rate_times_idle() -> None:
     for rate_per_s in (1 / 600, 1 / 300):
         traffic = make("poisson", rate_per_s * 60, 400_000 / rate_per_s)
         service = lambda_service(np.array([1.0]), np.array([0.0]))
-        platform = Platform.load(lambda_idle_lifetime_s=idle)
+        platform = PlatformParams.load(lambda_idle_lifetime_s=idle)
         tallies, aggregate = simulate([service], traffic, platform, Options(max_exact=10**7))
         t = tallies["standard"]
         assert not aggregate
@@ -109,10 +108,12 @@ def test_littles_law_for_lambda_environments_with_cold_starts() -> None:
 
 def test_seed_table_reproduced_exactly_with_given_prices_and_no_cold_overhead() -> None:
     pricing = Pricing.load()
-    platform = Platform.load()
+    platform = PlatformParams.load()
     traffic = [make("poisson", rpm, MONTH) for rpm in SEED]
     given = seed_model().variants
-    doc = sweep([], traffic, platform, Options(max_exact=20_000), pricing, ci_reps=0, given=given)
+    doc = simulate_levels(
+        [], traffic, platform, Options(max_exact=20_000), pricing, ci_reps=0, given=given
+    )
     for level in doc["shapes"][0]["levels"]:
         for name, expected in SEED[level["rpm"]].items():
             assert level["variants"][name]["monthly"] == pytest.approx(expected, rel=0.01)
@@ -125,21 +126,21 @@ def test_seed_table_reproduced_exactly_with_given_prices_and_no_cold_overhead() 
     traffic72 = make("poisson", 72, MONTH)
     tallies, _ = simulate([service], traffic72, platform, Options(max_exact=200_000))
     cost, _, _ = monthly_cost(service, tallies["standard"], traffic72, platform, pricing)
-    steady = VariantCost(name="s", kind="lambda", memory_mb=1024, billed_ms=200)
+    steady = VariantCost(name="s", kind=Kind.LAMBDA, memory_mb=1024, billed_ms=200)
     assert cost == pytest.approx(CostModel([steady]).monthly(steady, 72 * 60 * 730), rel=1e-9)
 
 
 def test_provisioned_environments_absorb_traffic_without_cold_starts() -> None:
     traffic = make("poisson", 600, 3600 * 24)
     service = lambda_service(np.array([50.0]), np.array([800.0]), provisioned_concurrency=10)
-    tallies, _ = simulate([service], traffic, Platform.load(), Options())
+    tallies, _ = simulate([service], traffic, PlatformParams.load(), Options())
     t = tallies["standard"]
     assert t.cold == 0 and t.provisioned == t.requests
 
 
 def test_over_the_concurrency_limit_sync_calls_are_throttled_and_async_events_wait() -> None:
     traffic = make("poisson", 6000, 600)  # 100/s for 10 min, 100 ms each: ~10 busy
-    platform = Platform.load(lambda_account_concurrency=5)
+    platform = PlatformParams.load(lambda_account_concurrency=5)
     sync = lambda_service(np.array([100.0]), np.array([0.0]))
     sync.synchronous = True
     tallies, _ = simulate([sync], traffic, platform, Options())
@@ -154,13 +155,13 @@ def test_over_the_concurrency_limit_sync_calls_are_throttled_and_async_events_wa
 def test_t2_credits_run_out_above_the_baseline() -> None:
     def run(rpm: float) -> Tally:
         service = Service(
-            cost=VariantCost(name="sagemaker", kind="sagemaker", memory_mb=128),
+            cost=VariantCost(name="sagemaker", kind=Kind.SAGEMAKER, memory_mb=128),
             warm_ms=np.array([20.0]),
             cold_ms=np.array([]),
             endpoint_ms=np.array([100.0]),
         )
         tallies, _ = simulate(
-            [service], make("poisson", rpm, 24 * 3600), Platform.load(), Options()
+            [service], make("poisson", rpm, 24 * 3600), PlatformParams.load(), Options()
         )
         return tallies["sagemaker"]
 
@@ -177,7 +178,7 @@ def test_aggregate_mode_agrees_with_the_exact_simulation() -> None:
     service = lambda_service(
         np.random.default_rng(0).lognormal(np.log(60), 0.4, 500), np.array([700.0])
     )
-    platform = Platform.load()
+    platform = PlatformParams.load()
     exact, agg_flag = simulate([service], traffic, platform, Options(max_exact=10**8))
     agg, flag = simulate([service], traffic, platform, Options(max_exact=500_000))
     assert not agg_flag and flag
@@ -235,13 +236,13 @@ def test_replay_reads_s3_logs_csv_and_insights_exports(tmp_path) -> None:
 def test_platform_overrides_are_checked(tmp_path) -> None:
     f = tmp_path / "p.json"
     f.write_text(json.dumps({"parameters": {"lambda_idle_lifetime_s": {"value": 120}}}))
-    p = Platform.load(f)
+    p = PlatformParams.load(f)
     assert p["lambda_idle_lifetime_s"] == 120
     assert any(a["overridden"] == str(f) for a in p.assumptions())
     f.write_text(json.dumps({"parameters": {"idle": 1}}))
     with pytest.raises(PlatformError, match="unknown parameter 'idle'"):
-        Platform.load(f)
-    every = Platform.load().assumptions()
+        PlatformParams.load(f)
+    every = PlatformParams.load().assumptions()
     assert all(a["source"] and a["date"] and a["verified"] in (True, False) for a in every)
 
 
@@ -249,7 +250,7 @@ def test_simulate_cli_writes_json_and_plot(tmp_path) -> None:
     out = tmp_path / "sim.json"
     plot = tmp_path / "sim.png"
     result = run_cli(
-        "bench", "simulate", "--rpm", "1,100", "--shape", "poisson,bursty",
+        "kit", "simulate", "--rpm", "1,100", "--shape", "poisson,bursty",
         "--ci-reps", "2", "--json", str(out), "--plot", str(plot), "--max-exact", "100000",
         timeout=300,
     )  # fmt: skip
@@ -261,11 +262,13 @@ def test_simulate_cli_writes_json_and_plot(tmp_path) -> None:
     assert {r["name"] for r in level["price_only"]} == {"fargate", "batch-transform"}
     assert plot.stat().st_size > 10_000
     assert "cheapest with p99" in result.stdout
-    bad = run_cli("bench", "simulate", "--shape", "square", timeout=120)
-    assert bad.returncode == 2 and "--shape 'square'" in bad.stdout
+    bad = run_cli("kit", "simulate", "--shape", "square", timeout=120)
+    assert bad.returncode == 2 and "--shape 'square'" in bad.stderr
 
 
-def endpoint_service(kind: str, instance: str, endpoint_ms: float) -> Service:
+def endpoint_service(
+    kind: str, instance: str, endpoint_ms: float, max_concurrency: int | None = None
+) -> Service:
     return Service(
         cost=VariantCost(
             name="sagemaker",
@@ -277,13 +280,14 @@ def endpoint_service(kind: str, instance: str, endpoint_ms: float) -> Service:
         warm_ms=np.array([20.0]),
         cold_ms=np.array([]),
         endpoint_ms=np.array([endpoint_ms]),
+        max_concurrency=max_concurrency,
     )
 
 
 def test_autoscaling_adds_instances_after_the_delay_and_not_for_t2() -> None:
     # 1,800 RPM x 100 ms = 3 busy workers; one ml.c5.large has 2
     traffic = make("poisson", 1800, 6 * 3600)
-    platform = Platform.load()
+    platform = PlatformParams.load()
     fixed, _ = simulate(
         [endpoint_service("sagemaker", "ml.c5.large", 100)], traffic, platform, Options()
     )
@@ -309,18 +313,18 @@ def test_autoscaling_adds_instances_after_the_delay_and_not_for_t2() -> None:
 
 
 def test_serverless_cold_starts_and_its_concurrency_limit() -> None:
-    platform = Platform.load(serverless_max_concurrency=1)
+    platform = PlatformParams.load()
     idle = platform["serverless_idle_lifetime_s"]
     rate = 1 / idle  # one request per idle lifetime: exp(-1) of them find no warm container
     quiet = make("poisson", rate * 60, 100_000 * idle)
     tallies, _ = simulate(
-        [endpoint_service("sagemaker-serverless", "", 50)], quiet, platform, Options()
+        [endpoint_service("sagemaker-serverless", "", 50, 1)], quiet, platform, Options()
     )
     t = tallies["sagemaker"]
     assert t.endpoint_cold / t.requests == pytest.approx(math.exp(-1), rel=0.03)
     busy = make("poisson", 3000, 3600)  # 50/s x 50 ms = 2.5 busy, one allowed
     tallies, _ = simulate(
-        [endpoint_service("sagemaker-serverless", "", 50)], busy, platform, Options()
+        [endpoint_service("sagemaker-serverless", "", 50, 1)], busy, platform, Options()
     )
     t = tallies["sagemaker"]
     assert t.queued / t.requests > 0.3  # throttled calls, retried a minute later

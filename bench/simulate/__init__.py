@@ -1,1 +1,0 @@
-"""The traffic simulator behind ``bench simulate``, ``bench cost`` and ``bench report``."""

@@ -1,0 +1,1 @@
+"""Deciding: cost, traffic simulation and the report, computed from results files."""

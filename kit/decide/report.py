@@ -1,0 +1,323 @@
+"""The decision report for a results file (Markdown + self-contained HTML)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+from kit import results
+from kit.decide.cost import DEFAULT_RPM, CostModel, Pricing, variants_from_results
+from kit.decide.simulate.options import SimulateOptions
+from kit.decide.simulate.study import run_study
+from kit.render.format import money
+from kit.render.plots import plot_cost, plot_latency
+from kit.render.simulation import (
+    assumption_lines,
+    crossover_lines,
+    plot_simulation,
+    simulation_markdown,
+)
+from kit.render.tables import consistency_lines, latency_markdown, sample_lines
+from kit.results import Kind, Results
+
+SECTIONS = (
+    "Verdict",
+    "Run configuration",
+    "Latency",
+    "Simulated traffic",
+    "Cost",
+    "Crossovers",
+    "Sensitivity",
+    "Assumptions and limits",
+)
+
+
+def _plain(line: str) -> str:
+    """A rich-markup line as plain text (its [style] tags removed, escapes undone)."""
+    from rich.text import Text
+
+    return Text.from_markup(line).plain
+
+
+def _rpm(x: float) -> str:
+    return f"{x:,.1f} requests per minute ({x * 60 * 730 / 1e6:,.2f}M per month)"
+
+
+def verdict(doc: Results, sim: dict) -> list[str]:
+    """Plain-language conclusions, each traceable to a figure in the report."""
+    lines = [
+        f"Cheapest with p99 under {sim['slo_p99_ms']:,.0f} ms (simulated from this run's "
+        f"measured times): {line}"
+        for shape in sim["shapes"]
+        for line in shape["recommendation"]
+    ]
+    timed = {v: s for v, s in doc.summary.items() if s.median_ms is not None}
+    if timed:
+        fastest = min(timed, key=lambda v: timed[v].median_ms or 0.0)
+        lines.append(
+            f"Fastest median latency in this run: **{fastest}** ({timed[fastest].median_ms:,.1f} ms)."
+        )
+        cold = {v: s.cold_mean_ms for v, s in timed.items() if s.cold_mean_ms is not None}
+        if cold:
+            lines.append(
+                "Mean cold-start latency: "
+                + ", ".join(f"{v} {ms:,.0f} ms" for v, ms in cold.items())
+                + "."
+            )
+    from kit.results.summary import MIN_COLD_STARTS
+
+    few = [
+        f"{v} {s.cold_starts}" for v, s in doc.summary.items() if s.cold_starts < MIN_COLD_STARTS
+    ]
+    if few:
+        lines.append(
+            f"Warning: the simulated p99 at low traffic, where cold starts set it, rests on few "
+            f"measured cold starts ({', '.join(few)}; {MIN_COLD_STARTS} are the least that "
+            "bound their median): measure more with `--cold-starts`."
+        )
+    for variant in doc.untrusted():
+        lines.append(
+            f"**{variant} is left out of every ranking**: {doc.consistency[variant].note}."
+        )
+    if doc.target == "local":
+        lines.append(
+            "These latencies come from a local emulation; the thresholds use its billed durations. "
+            "Re-run `python -m kit report` on a `kit aws` results file before deciding."
+        )
+    return lines
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def _config_rows(doc: Results) -> str:
+    rows = ["| setting | value |", "|---|---|"]
+    rows += [
+        f"| {name} | {_cell(setup.model_dump(exclude_none=True, mode='json'))} |"
+        for name, setup in doc.variants.items()
+    ]
+    rows += [f"| {key} | {_cell(value)} |" for key, value in doc.run.items()]
+    rows.append(f"| model | {_cell(doc.model.model_dump(exclude_none=True, mode='json'))} |")
+    rows.append(f"| CPU share | {_cell(doc.cpu.model_dump(mode='json'))} |")
+    if doc.endpoint is not None:
+        rows.append(f"| endpoint | {_cell(doc.endpoint.model_dump(exclude_none=True))} |")
+    rows += [f"| machine {key} | {_cell(value)} |" for key, value in doc.machine.items()]
+    return "\n".join(rows)
+
+
+def _cost_tables(cost: dict) -> str:
+    names = [v["name"] for v in cost["variants"]]
+    head = (
+        "| traffic | "
+        + " | ".join(v["label"] for v in cost["variants"])
+        + " |\n|---|"
+        + "---:|" * len(names)
+    )
+    rows = [
+        "| price per 1M requests | "
+        + " | ".join(money(v["per_million"]) for v in cost["variants"])
+        + " |",
+        "| fixed monthly | "
+        + " | ".join(money(v["fixed_monthly"]) for v in cost["variants"])
+        + " |",
+    ]
+    for level in cost["levels"]:
+        totals = level["totals"]
+        best = min(totals, key=totals.get)
+        cells = [f"**{money(totals[n])}**" if n == best else money(totals[n]) for n in names]
+        rows.append(
+            f"| {level['rpm']:g} RPM ({level['requests_per_month'] / 1e6:.2f}M req/mo) | "
+            + " | ".join(cells)
+            + " |"
+        )
+    parts = [
+        "| component per 1M requests | " + " | ".join(names) + " |\n|---|" + "---:|" * len(names)
+    ]
+    keys = sorted({k for v in cost["variants"] for k in v["breakdown_per_million"]})
+    for k in keys:
+        parts.append(
+            f"| {k.replace('_', ' ')} | "
+            + " | ".join(money(v["breakdown_per_million"].get(k, 0.0)) for v in cost["variants"])
+            + " |"
+        )
+    return (
+        "\n".join([head, *rows])
+        + "\n\nWhere the money goes (1M requests in a month, fixed costs included):\n\n"
+        + "\n".join(parts)
+    )
+
+
+def _crossovers(cost: dict) -> str:
+    rows = ["| pair | RPM | requests / month | cheaper below | note |", "|---|---:|---:|---|---|"]
+    for x in cost["crossovers"]:
+        rpm = "never" if x["rpm"] is None else f"{x['rpm']:,.1f}"
+        per_month = (
+            "-" if x["requests_per_month"] is None else f"{x['requests_per_month'] / 1e6:,.2f}M"
+        )
+        rows.append(
+            f"| {x['a']} vs {x['b']} | {rpm} | {per_month} | {x['cheaper_below'] or '-'} | {x['reason']} |"
+        )
+    return "\n".join(rows)
+
+
+def _sensitivity(cost: dict) -> str:
+    s = cost.get("sensitivity")
+    if not s:
+        return "Not applicable: the run has no pair of a Lambda variant and a fixed-cost endpoint."
+    head = (
+        f"Crossover RPM of **{s['lambda']}** against **{s['fixed']}** when the billed duration (rows) "
+        "or the memory size (columns) changes, all else equal. More memory also buys CPU, so a real "
+        "change of memory moves the duration too: use `kit tune` to measure that.\n\n"
+    )
+    rows = [
+        "| billed ms | " + " | ".join(f"{m} MB" for m in s["memories_mb"]) + " |",
+        "|---:|" + "---:|" * len(s["memories_mb"]),
+    ]
+    for d, row in s["crossover_rpm"].items():
+        cells = [row.get(m, row.get(str(m))) for m in s["memories_mb"]]
+        rows.append(
+            f"| {float(d):g} | "
+            + " | ".join("never" if c is None else f"{c:,.1f}" for c in cells)
+            + " |"
+        )
+    return head + "\n".join(rows)
+
+
+def _assumptions(doc: Results, cost: dict, sim: dict) -> list[str]:
+    notes = [
+        f"Prices: {cost['region']}, on-demand, catalogue dated {cost['pricing_effective_date']} "
+        "(`bench/cost/pricing.json`; SageMaker instance prices are from secondary sources). "
+        f"A month is {cost['hours_per_month']:.0f} hours.",
+        "Traffic is simulated (section above): each variant's measured warm durations, cold-start "
+        "times and endpoint service times are drawn per request; environments start cold and "
+        "retire when idle, the endpoint queues. The cost table below is the warm price without "
+        "cold starts; the simulated totals include them.",
+        "On-demand cold starts bill their INIT phase as duration (since August 2025). SnapStart bills a "
+        "cache charge for every active published version all month ("
+        + ", ".join(
+            f"{v['snapstart_versions']} for {v['name']}"
+            for v in cost["variants"]
+            if v["kind"] == Kind.SNAPSTART
+        )
+        + "; `python -m kit prune` deletes unused ones), plus a restore charge per GB and the "
+        "billed restore duration per restore.",
+        "Every upload: one S3 PUT, two S3 GETs (a ranged GET that learns the size, then the rest), one "
+        "DynamoDB write unit; an http request: the DynamoDB write only (the audio is in the request).",
+        "The SageMaker endpoint runs all month; the proxy Lambda's cost is included. Data transfer, "
+        "CloudWatch Logs ingestion and ECR storage are not included (small for this workload).",
+    ]
+    if doc.target == "local":
+        notes.append(
+            "This is a local emulation: Firecracker restore and network latency to AWS are not "
+            "reproduced; billed durations were measured on this machine's CPUs "
+            f"({doc.cpu.mechanism}: {doc.cpu.note})."
+        )
+    notes += [f"Simulation parameter {line}" for line in assumption_lines(sim)]
+    return notes
+
+
+def _embed_images(html: str, folder: Path) -> str:
+    def repl(match: re.Match) -> str:
+        src = match.group(1)
+        path = folder / src
+        if not path.exists() or src.startswith("data:"):
+            return match.group(0)
+        data = base64.b64encode(path.read_bytes()).decode()
+        return f'src="data:image/png;base64,{data}"'
+
+    return re.sub(r'src="([^"]+\.png)"', repl, html)
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .6em}
+th{background:#f3f3f3}img{max-width:100%}code{background:#f3f3f3;padding:0 .2em}"""
+
+
+def write_report(
+    doc: Results,
+    out_dir: Path,
+    prices: Path | None = None,
+    cold_fraction: float | None = None,
+    rpm: tuple[float, ...] = DEFAULT_RPM,
+    traffic: SimulateOptions | None = None,
+    console: Any = None,
+) -> tuple[Path, Path]:
+    """Write report.md and report.html (with the plots) into ``out_dir``.
+
+    ``traffic`` holds the simulation options (``kit simulate``'s traffic and platform
+    flags); by default a Poisson sweep over ``DEFAULT_LEVELS``.
+    """
+    import markdown
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    options = traffic or SimulateOptions(prices_file=prices)
+    ranked = doc.without(doc.untrusted())  # an emulation artefact never picks the winner
+    sim = run_study(options, ranked)
+    results.write_json(sim, out_dir / "simulation.json")
+    sim_plot = plot_simulation(sim, out_dir / "simulation.png")
+    model = CostModel(variants_from_results(ranked, cold_fraction or 0.0), Pricing.load(prices))
+    cost = model.report(rpm)
+    latency_plots = plot_latency(doc, out_dir)
+    cost_plot = plot_cost(cost, out_dir / "cost.png")
+    # max() of one float raises TypeError: keep the floor inside the list (one variant, no pair).
+    top = max([1000.0, *(x["rpm"] * 10 for x in cost["crossovers"] if x["rpm"])])
+    cost_log = plot_cost(cost, out_dir / "cost_log.png", log=True, max_rpm=top)
+    body = [
+        f"# Serverless audio inference: {doc.target} run of {doc.created_at}",
+        "## Verdict",
+        *[f"- {line}" for line in verdict(doc, sim)],
+        "## Run configuration",
+        _config_rows(doc),
+        "## Latency",
+        "Latency is what a caller of the function sees: init or restore plus duration on a cold start, "
+        "duration otherwise. e2e is upload until the prediction is in DynamoDB.",
+        latency_markdown(doc),
+        f"Lost items: {doc.checks.lost}, duplicated: {doc.checks.duplicated}, prediction accuracy: "
+        + ("n/a" if doc.checks.accuracy is None else f"{doc.checks.accuracy:.1%}")
+        + f" ({doc.checks.accuracy_note}).",
+        *[f"- {_plain(line)}" for line in sample_lines(doc) + consistency_lines(doc)],
+        *[f"![{p.stem}]({p.name})" for p in latency_plots],
+        "## Simulated traffic",
+        "Each variant under the traffic below, request by request, from this run's measured "
+        "samples (`python -m kit simulate`; figures in `simulation.json`). Cold share in "
+        "brackets: at both ends of the idle-lifetime range. Intervals: 5-95 % over resamples of "
+        "the measured samples.",
+        simulation_markdown(sim),
+        f"![cost and latency target by traffic]({sim_plot.name})",
+        "## Cost",
+        "Warm prices (no cold starts; the simulated totals above include them"
+        + (f"; cold share given: {cold_fraction:.1%}" if cold_fraction is not None else "")
+        + ").",
+        _cost_tables(cost),
+        f"![cost]({cost_plot.name})",
+        f"![cost, log scales]({cost_log.name})",
+        "## Crossovers",
+        "With the cold-start share of each simulated traffic level:",
+        *[f"- {line}" for line in crossover_lines(sim)],
+        "Warm prices only:",
+        _crossovers(cost),
+        "## Sensitivity",
+        _sensitivity(cost),
+        "## Assumptions and limits",
+        *[f"- {n}" for n in _assumptions(doc, cost, sim)],
+    ]
+    text = "\n\n".join(body) + "\n"
+    md_path = out_dir / "report.md"
+    md_path.write_text(text)
+    html = markdown.markdown(text, extensions=["tables"])
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Inference cost report</title>"
+        f"<style>{CSS}</style></head><body>{html}</body></html>"
+    )
+    html_path = out_dir / "report.html"
+    html_path.write_text(_embed_images(page, out_dir))
+    return md_path, html_path

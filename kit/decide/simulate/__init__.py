@@ -1,0 +1,1 @@
+"""The traffic simulator behind ``kit simulate``, ``kit cost`` and ``kit report``."""

@@ -1,0 +1,29 @@
+"""Number formats shared by every table, plot and report (one each)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def money(x: float) -> str:
+    """US dollars with cents: $1,234.56."""
+    return f"${x:,.2f}"
+
+
+def rpm(x: float | None) -> str:
+    """Requests per minute, or "never" for a crossover that does not happen."""
+    return "never" if x is None else f"{x:,.1f}"
+
+
+def ms(value: float | None) -> str:
+    """Milliseconds, or "-" when not measured."""
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def interval(q: Any) -> str:
+    """A percentile with its interval, '24.1 (22.0-27.3)', or why it is not stated."""
+    if q is None or q.value is None:
+        return "-"
+    if not q.bounded:
+        return f"n<{q.needs}"
+    return f"{q.value:,.1f} ({q.low:,.1f}-{q.high:,.1f})"

@@ -1,0 +1,336 @@
+"""Preflight: what AWS would refuse, found before ``pulumi up``.
+
+Runs the Pulumi program under the SDK's mocks with your stack settings (no CLI,
+no account), then checks every resource's inputs against the API models AWS's
+own SDKs validate with (botocore's service models in this environment: enums
+such as runtimes and instance types, numeric ranges, string lengths and
+patterns, required fields), plus the documented rules those models do not
+carry (standard Lambda's memory and timeout, serverless memory steps, log
+retention values), and lints every IAM document with parliament. It prints the
+resources, the stack's fixed monthly cost and each finding with the setting
+that causes it. ``pulumi preview`` checks little of this.
+
+Exit codes: 0 nothing found, 1 AWS would refuse something, 2 unreadable settings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from audio_inference.settings import (
+    LAMBDA_MEMORY_MB,
+    LAMBDA_TIMEOUT_SECONDS,
+    SAGEMAKER,
+    SNAPSTART,
+)
+
+# Pulumi resource type -> (service, operation whose input the resource's inputs become).
+OPERATIONS = {
+    "aws:lambda/function:Function": ("lambda", "CreateFunction"),
+    "aws:lambda/alias:Alias": ("lambda", "CreateAlias"),
+    "aws:lambda/permission:Permission": ("lambda", "AddPermission"),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (
+        "lambda",
+        "PutFunctionEventInvokeConfig",
+    ),
+    "aws:cloudwatch/logGroup:LogGroup": ("logs", "CreateLogGroup"),
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": (
+        "sagemaker",
+        "CreateEndpointConfig",
+    ),
+    "aws:sagemaker/endpoint:Endpoint": ("sagemaker", "CreateEndpoint"),
+    "aws:sagemaker/model:Model": ("sagemaker", "CreateModel"),
+    "aws:dynamodb/table:Table": ("dynamodb", "CreateTable"),
+    "aws:ecr/repository:Repository": ("ecr", "CreateRepository"),
+    "aws:iam/role:Role": ("iam", "CreateRole"),
+}
+# Where the provider's argument name differs from the API member's (after case folding).
+RENAMES = {
+    "aws:lambda/function:Function": {"name": "FunctionName"},
+    "aws:lambda/permission:Permission": {"function": "FunctionName"},
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": {
+        "functionName": "FunctionName"
+    },
+    "aws:cloudwatch/logGroup:LogGroup": {"name": "logGroupName"},
+    "aws:sagemaker/endpoint:Endpoint": {"name": "EndpointName"},
+    "aws:sagemaker/endpointConfiguration:EndpointConfiguration": {"name": "EndpointConfigName"},
+    "aws:sagemaker/model:Model": {"name": "ModelName"},
+    "aws:dynamodb/table:Table": {"name": "TableName"},
+    "aws:ecr/repository:Repository": {"name": "repositoryName"},
+    "aws:iam/role:Role": {"name": "RoleName", "assumeRolePolicy": "AssumeRolePolicyDocument"},
+}
+# The stack setting behind an API member, to say what to change.
+SETTINGS = {
+    "MemorySize": "lambdaMemoryMb (or proxyMemoryMb for the proxy)",
+    "Timeout": "timeoutSeconds",
+    "Size": "ephemeralStorageMb",
+    "Architectures": "architecture",
+    "InstanceType": "sagemakerInstanceType",
+    "InitialInstanceCount": "sagemakerInstanceCount",
+    "MemorySizeInMB": "sagemakerServerlessMemoryMb",
+    "MaxConcurrency": "sagemakerServerlessMaxConcurrency",
+    "retentionInDays": "logRetentionDays",
+    "MaximumRetryAttempts": "(fixed by the kit)",
+}
+
+
+@dataclass
+class Finding:
+    """One thing AWS would refuse."""
+
+    resource: str
+    field: str
+    problem: str
+    setting: str
+    source: str
+
+
+def _fold(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def _member(shape: Any, key: str, renames: dict[str, str]) -> tuple[str, Any] | None:
+    wanted = _fold(renames.get(key, key))
+    for name, member in shape.members.items():
+        if _fold(name) == wanted:
+            return name, member
+    return None
+
+
+def check_value(
+    shape: Any, value: Any, path: str, renames: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """Check ``value`` against a botocore shape; return (path, problem) pairs."""
+    problems: list[tuple[str, str]] = []
+    kind = shape.type_name
+    if value is None:
+        return problems
+    if kind == "structure" and isinstance(value, dict):
+        for key, item in value.items():
+            found = _member(shape, key, renames or {})
+            if found is not None:
+                problems += check_value(found[1], item, f"{path}.{found[0]}" if path else found[0])
+        if path:  # nested structures are mapped whole, so their required members must be there
+            given = {_fold(str((renames or {}).get(k, k))) for k in value}
+            for required in shape.required_members:
+                if _fold(required) not in given:
+                    problems.append((f"{path}.{required}", "is required but not set"))
+        return problems
+    if kind == "list" and isinstance(value, list):
+        meta = shape.metadata
+        if "min" in meta and len(value) < meta["min"]:
+            problems.append((path, f"has {len(value)} entries, fewer than {meta['min']}"))
+        if "max" in meta and len(value) > meta["max"]:
+            problems.append((path, f"has {len(value)} entries, more than {meta['max']}"))
+        for i, item in enumerate(value):
+            problems += check_value(shape.member, item, f"{path}[{i}]")
+        return problems
+    if (
+        kind in ("integer", "long")
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    ):
+        meta = shape.metadata
+        if "min" in meta and value < meta["min"] or "max" in meta and value > meta["max"]:
+            problems.append(
+                (path, f"{value} is outside {meta.get('min', '-inf')}-{meta.get('max', 'inf')}")
+            )
+        return problems
+    if kind == "string" and isinstance(value, str):
+        if shape.enum and value not in shape.enum:
+            problems.append(
+                (path, f"{value!r} is not one of the {len(shape.enum)} values the API accepts")
+            )
+        meta = shape.metadata
+        if "min" in meta and len(value) < meta["min"]:
+            problems.append((path, f"{value!r} is shorter than {meta['min']} characters"))
+        if "max" in meta and len(value) > meta["max"]:
+            problems.append((path, f"is {len(value)} characters, over {meta['max']}"))
+        pattern = meta.get("pattern")
+        if pattern:
+            try:
+                if re.fullmatch(pattern, value, re.DOTALL) is None:
+                    problems.append((path, f"{value!r} does not match the API's pattern {pattern}"))
+            except re.error:
+                pass  # a Java-only regex construct: AWS checks it, we cannot
+    return problems
+
+
+def kit_rules(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Documented limits the API models do not carry: (field, problem, source)."""
+    from components.aws_models import log_retention_days
+
+    out = []
+    if typ == "aws:lambda/function:Function" and not inputs.get("capacityProviderConfig"):
+        low, high = LAMBDA_MEMORY_MB
+        if not low <= int(inputs.get("memorySize", low)) <= high:
+            out.append(
+                (
+                    "MemorySize",
+                    f"{inputs['memorySize']} MB is outside standard Lambda's {low}-{high} MB",
+                    "Lambda quotas",
+                )
+            )
+        low, high = LAMBDA_TIMEOUT_SECONDS
+        if not low <= int(inputs.get("timeout", low)) <= high:
+            out.append(
+                ("Timeout", f"{inputs['timeout']} s is outside {low}-{high} s", "Lambda quotas")
+            )
+        if inputs.get("snapStart") and inputs.get("ephemeralStorage", {}).get("size", 512) != 512:
+            out.append(
+                ("Size", "SnapStart requires 512 MB of /tmp", "Lambda SnapStart limitations")
+            )
+    retention = inputs.get("retentionInDays")
+    known = log_retention_days()
+    if (
+        typ == "aws:cloudwatch/logGroup:LogGroup"
+        and retention is not None
+        and retention not in known
+    ):
+        problem = f"{retention} days is not a value PutRetentionPolicy accepts"
+        out.append(("retentionInDays", problem, "botocore docs of PutRetentionPolicy"))
+    if typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
+        for variant in inputs.get("productionVariants", []):
+            memory = (variant.get("serverlessConfig") or {}).get("memorySizeInMb")
+            if memory is not None and memory % 1024:
+                out.append(
+                    (
+                        "MemorySizeInMB",
+                        f"{memory} MB is not a multiple of 1024",
+                        "SageMaker Serverless docs",
+                    )
+                )
+    return out
+
+
+def check_resources(resources: list[Any]) -> list[Finding]:
+    """Every finding for the recorded resources (MockResourceArgs)."""
+    from components.aws_models import service_model
+
+    findings: list[Finding] = []
+    for r in resources:
+        inputs = dict(r.inputs)
+        if r.typ in OPERATIONS:
+            service, operation = OPERATIONS[r.typ]
+            shape = service_model(service).operation_model(operation).input_shape
+            for path, problem in check_value(shape, inputs, "", RENAMES.get(r.typ)):
+                field = path.split(".")[-1].split("[")[0]
+                findings.append(
+                    Finding(
+                        r.name,
+                        path,
+                        problem,
+                        SETTINGS.get(field, "-"),
+                        f"botocore {service} {operation}",
+                    )
+                )
+        for field, problem, source in kit_rules(r.typ, inputs):
+            findings.append(Finding(r.name, field, problem, SETTINGS.get(field, "-"), source))
+    return findings
+
+
+def lint_iam(resources: list[Any]) -> list[Finding]:
+    """parliament's findings on every role (identity) policy.
+
+    Trust policies are resource-based (no Resource element), which parliament
+    does not model, so they are left to IAM's own check at CreateRole.
+    """
+    import parliament
+
+    findings = []
+    for r in resources:
+        documents = []
+        if r.typ == "aws:iam/rolePolicy:RolePolicy":
+            documents.append(("policy", r.inputs["policy"]))
+        for field, doc in documents:
+            text = doc if isinstance(doc, str) else json.dumps(doc)
+            for f in parliament.analyze_policy_string(text).findings:
+                findings.append(
+                    Finding(
+                        r.name,
+                        field,
+                        f"{f.issue}: {f.detail}",
+                        "(the kit's IAM helpers)",
+                        "parliament",
+                    )
+                )
+    return findings
+
+
+def fixed_monthly(config: Any) -> dict[str, float]:
+    """What the stack costs with no traffic, per variant."""
+    from kit.decide.cost import CostModel, VariantCost
+    from kit.results import Kind
+
+    specs = []
+    for v in config.variants:
+        if v == SAGEMAKER:
+            serverless = bool(config.sagemaker_serverless_memory_mb)
+            specs.append(
+                VariantCost(
+                    name=v,
+                    kind=Kind.SERVERLESS if serverless else Kind.SAGEMAKER,
+                    memory_mb=config.proxy_memory_mb,
+                    instance_type=config.sagemaker_instance_type,
+                    instance_count=config.sagemaker_instance_count,
+                    serverless_memory_mb=config.sagemaker_serverless_memory_mb or 0,
+                    architecture=config.architecture,
+                )
+            )
+        else:
+            kind = Kind.SNAPSTART if v == SNAPSTART else Kind.LAMBDA
+            specs.append(
+                VariantCost(
+                    name=v,
+                    kind=kind,
+                    memory_mb=config.lambda_memory_mb,
+                    architecture=config.architecture,
+                )
+            )
+    model = CostModel(specs)
+    return {s.name: model.fixed(s) for s in specs}
+
+
+def run(stack_file: Path | None, stack: str = "dev") -> dict[str, Any]:
+    """Run the program with the settings and collect everything AWS would refuse."""
+    from components.config import StackConfigError, project_name, read_settings, stack_file_values
+
+    from .mocks import run_program
+
+    values = stack_file_values(stack_file)
+    region = values.pop("region", None) or "us-east-1"
+    try:
+        config = read_settings(stack_file)
+    except StackConfigError as exc:
+        setting = re.match(r"\w+", str(exc))
+        finding = Finding(
+            "(stack settings)",
+            "-",
+            str(exc),
+            setting.group(0) if setting else "-",
+            "stack settings check",
+        )
+        return {
+            "refused": True,
+            "findings": [asdict(finding)],
+            "resources": {},
+            "fixed_monthly": {},
+            "region": region,
+        }
+    result = run_program(values, project_name(), stack=stack, region=region)
+    resources = result.mocks.resources
+    findings = check_resources(resources) + lint_iam(resources)
+    counts: dict[str, int] = {}
+    for r in resources:
+        counts[r.typ] = counts.get(r.typ, 0) + 1
+    return {
+        "refused": bool(findings),
+        "findings": [asdict(f) for f in findings],
+        "resources": counts,
+        "fixed_monthly": fixed_monthly(config),
+        "region": region,
+    }
