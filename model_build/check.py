@@ -11,8 +11,8 @@ and the handlers need beside the model, so ``modelPath`` can point at it.
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 from pathlib import Path
 from typing import Any
 

@@ -40,16 +40,34 @@ def graph_model(
     return path
 
 
+def model_folder(model, folder, labels):
+    """Write ``model`` as model.onnx with the model.json the handlers read; returns the folder."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = model.SerializeToString()
+    (folder / "model.onnx").write_bytes(data)
+    meta = {
+        "labels": list(labels),
+        "sample_rate": 16_000,
+        "input_name": "wave",
+        "output_name": "probs",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size_bytes": len(data),
+    }
+    (folder / "model.json").write_text(json.dumps(meta))
+    return folder
+
+
 def unstable_model(folder, threshold: float = 0.6):
     """A two-class model whose scores are NaN when the waveform's peak is under ``threshold``.
 
     scores = [s, 1 - s] with s = sqrt(peak - threshold): real onnxruntime, a real NaN.
     Writes model.onnx and its model.json into ``folder``; returns the folder.
     """
-    import hashlib
-    import json
-    from pathlib import Path
-
     x = helper.make_tensor_value_info("wave", TensorProto.FLOAT, ["batch", "samples"])
     nodes = [
         helper.make_node("ReduceMax", ["wave", "axes"], ["peak"], keepdims=1),
@@ -69,20 +87,7 @@ def unstable_model(folder, threshold: float = 0.6):
         opset_imports=[helper.make_opsetid("", 18)],
     )
     model.ir_version = 8
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    data = model.SerializeToString()
-    (folder / "model.onnx").write_bytes(data)
-    meta = {
-        "labels": ["loud", "quiet"],
-        "sample_rate": 16_000,
-        "input_name": "wave",
-        "output_name": "probs",
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "size_bytes": len(data),
-    }
-    (folder / "model.json").write_text(json.dumps(meta))
-    return folder
+    return model_folder(model, folder, ["loud", "quiet"])
 
 
 def framed_model(path, frame: int = 8000):

@@ -328,3 +328,34 @@ def test_container_variant_loads_the_baked_model_without_s3(aws, model_dir):
         restore_env(previous)
     item = get_item(server, stack, "incoming/container/c.wav", "container")
     assert item["status"] == "ok" and item["variant"] == "container"
+
+
+def test_a_model_failure_on_one_clip_gives_its_item_and_the_sibling_is_stored(aws, tmp_path):
+    import onnx
+
+    from tests.helpers.onnx_graphs import framed_model, model_folder
+
+    server, stack = aws
+    framed = onnx.load(str(framed_model(tmp_path / "framed.onnx", frame=8000)))
+    folder = model_folder(framed, tmp_path / "framed", ["up", "down"])
+    s3 = server.client("s3")
+    for name in ("model.onnx", "model.json"):
+        s3.upload_file(str(folder / name), stack.bucket, f"framed/{name}")
+    env = handler_env(server, stack, STANDARD) | {
+        "MODEL_S3_URI": f"s3://{stack.bucket}/framed/model.onnx"
+    }
+    previous = apply_env(env)
+    try:
+        module = load_handler("standard_handler")
+        whole = upload(server, stack, STANDARD, "whole.wav", wav_bytes(tone(1.0)))
+        awkward = upload(server, stack, STANDARD, "awkward.wav", wav_bytes(tone(1.7)))
+        module.handler({"Records": awkward["Records"] + whole["Records"]}, Context())
+    finally:
+        restore_env(previous)
+    items = {i["key"].rsplit("/", 1)[1]: i for i in all_items(server, stack)}
+    assert items["whole.wav"]["status"] == "ok", items["whole.wav"].get("error")
+    assert items["awkward.wav"]["status"] == "error"
+    assert (
+        "awkward.wav: the model failed on this clip (27200 samples, 1.7 s)"
+        in (items["awkward.wav"]["error"])
+    )

@@ -68,3 +68,20 @@ def test_cli(tmp_path):
         "model_build", "check", str(tmp_path / "bad.onnx"), "--labels", "a,b", timeout=120
     )
     assert bad.returncode == 2 and "not a valid ONNX model" in bad.stderr
+
+
+def test_a_model_that_fails_on_awkward_lengths_is_refused_naming_them(tmp_path):
+    from model_build.check import check_lengths
+    from tests.helpers.onnx_graphs import framed_model
+
+    lengths = check_lengths(16000)
+    # Independent of the kit: the lengths that matter for a fixed-window graph.
+    assert 16000 * 30 in lengths and min(lengths) < 8000  # the maximum and the shortest clip
+    assert any(all(n % d for d in range(2, int(n**0.5) + 1)) for n in lengths)  # a prime
+    path = framed_model(tmp_path / "model.onnx", frame=8000)  # runs on 0.5, 1 and 3 s clips
+    with pytest.raises(ContractError) as err:
+        check_model(path, ["a", "b"], 16000)
+    message = str(err.value)
+    assert "fails on a [1," in message and "must frame the clip itself" in message
+    assert ", ".join(map(str, lengths)) in message
+    assert not (tmp_path / "model.json").exists()
