@@ -36,6 +36,8 @@ from audio_inference.settings import (
     ENV_MAX_AUDIO_SECONDS,
     ENV_MODEL_DIR,
     MAX_PAYLOAD_BYTES,
+    ConfigError,
+    env_number,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -53,8 +55,12 @@ CONTENT_TYPES = {
 ENV_THREADS = "MODEL_THREADS"
 ENV_INLINE_MAX_MS = "INLINE_MAX_MS"
 ENV_READ_TIMEOUT = "REQUEST_READ_TIMEOUT_SECONDS"
+ENV_IDLE_TIMEOUT = "IDLE_BEFORE_REQUEST_SECONDS"
 # A request's headers and body must arrive within this; slow or stalled clients get 408.
 DEFAULT_READ_TIMEOUT_S = 30.0
+# A new connection must send its first byte within this, or it is closed: silent connections
+# would otherwise hold every slot of MAX_CONNECTIONS_PER_WORKER for good.
+DEFAULT_IDLE_TIMEOUT_S = 5.0
 # Connections one worker serves at once; beyond it uvicorn answers 503 at once.
 MAX_CONNECTIONS_PER_WORKER = 64
 logger = logging.getLogger("sagemaker.serve")
@@ -139,7 +145,46 @@ class InlineGate:
         return result
 
 
-INLINE = InlineGate(max_ms=float(os.environ.get(ENV_INLINE_MAX_MS) or 20.0))
+def serving_settings() -> dict[str, float]:
+    """The app's numeric settings from the environment, checked (ConfigError names the
+    variable); main() reads them before anything starts, so a bad value is one line."""
+    names = {
+        "inline_max_ms": (ENV_INLINE_MAX_MS, float),
+        "read_timeout_s": (ENV_READ_TIMEOUT, float),
+        "idle_timeout_s": (ENV_IDLE_TIMEOUT, float),
+        "max_audio_seconds": (ENV_MAX_AUDIO_SECONDS, float),
+        "threads": (ENV_THREADS, int),
+    }
+    defaults = serving_settings_defaults()
+    return {
+        key: env_number(os.environ, name, defaults[key], kind, zero_ok=key in ZERO_OK)
+        for key, (name, kind) in names.items()
+    }
+
+
+ZERO_OK = {"inline_max_ms", "threads"}  # 0 turns inline serving off / sizes threads by CPU
+
+
+def _settings_or_defaults() -> dict[str, float]:
+    try:
+        return serving_settings()
+    except ConfigError:  # main() reports it in one line; importing the module must not fail
+        return serving_settings_defaults()
+
+
+def serving_settings_defaults() -> dict[str, float]:
+    """What serving_settings() returns with none of the variables set."""
+    return {
+        "inline_max_ms": 20.0,
+        "read_timeout_s": DEFAULT_READ_TIMEOUT_S,
+        "idle_timeout_s": DEFAULT_IDLE_TIMEOUT_S,
+        "max_audio_seconds": DEFAULT_MAX_AUDIO_SECONDS,
+        "threads": 0,
+    }
+
+
+SETTINGS = _settings_or_defaults()
+INLINE = InlineGate(max_ms=SETTINGS["inline_max_ms"])
 
 
 class NoDelayHttpProtocol(HttpToolsProtocol):
@@ -160,7 +205,8 @@ class NoDelayHttpProtocol(HttpToolsProtocol):
     1-vCPU budget with the tiny model it served ~15 % more requests per second.
     """
 
-    read_timeout_s = float(os.environ.get(ENV_READ_TIMEOUT) or DEFAULT_READ_TIMEOUT_S)
+    read_timeout_s = SETTINGS["read_timeout_s"]
+    idle_timeout_s = SETTINGS["idle_timeout_s"]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Turn Nagle off, then let uvicorn set the connection up."""
@@ -169,6 +215,23 @@ class NoDelayHttpProtocol(HttpToolsProtocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.read_deadline: asyncio.TimerHandle | None = None
         super().connection_made(transport)
+        # uvicorn arms its keep-alive timer only after a response; arm it for the first
+        # request too (any byte received cancels it), so a silent connection is closed.
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.idle_timeout_s, self.timeout_keep_alive_handler
+        )
+
+    def on_headers_complete(self) -> None:
+        """/ping is answered even when every connection slot is taken: SageMaker replaces an
+        instance whose health check fails, and the check costs no inference."""
+        if self.limit_concurrency is None or self.url.split(b"?", 1)[0] != b"/ping":
+            super().on_headers_complete()
+            return
+        limit, self.limit_concurrency = self.limit_concurrency, None
+        try:
+            super().on_headers_complete()
+        finally:
+            self.limit_concurrency = limit
 
     def on_message_begin(self) -> None:
         """The first byte of a request: its deadline starts (more bytes do not extend it)."""
@@ -213,8 +276,9 @@ def _closing(status: int) -> dict[str, str]:
 def create_app(model_dir: str | None = None) -> Starlette:
     """Build the app; the model is loaded once per worker process."""
     folder = model_dir or os.environ.get(ENV_MODEL_DIR, "/opt/ml/model")
-    threads = int(os.environ.get(ENV_THREADS, "0")) or None
-    max_seconds = float(os.environ.get(ENV_MAX_AUDIO_SECONDS) or DEFAULT_MAX_AUDIO_SECONDS)
+    settings = serving_settings()
+    threads = int(settings["threads"]) or None
+    max_seconds = settings["max_audio_seconds"]
     classifier = LocalClassifier(OnnxModel.from_dir(folder, threads), max_seconds)
     classifier.model.prime()
 
@@ -273,6 +337,11 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=0, help="worker processes (default: one per CPU)"
     )
     args = parser.parse_args(argv)
+    try:
+        serving_settings()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for name in ("model.onnx", "model.json"):
         if not os.path.isfile(os.path.join(args.model_dir, name)):
             print(

@@ -170,3 +170,10 @@ def load_waveform(
     waveform = to_model_input(samples, rate, sample_rate, name)
     check_classifiable(waveform, sample_rate, name)
     return waveform
+
+
+def over_limit(size: int, limit: int) -> str:
+    """``"6.3 MB, over the 6.0 MB limit"``; in bytes when the rounded figures would be equal."""
+    if f"{size / 1e6:.1f}" == f"{limit / 1e6:.1f}":
+        return f"{size:,} bytes, over the {limit:,}-byte limit"
+    return f"{size / 1e6:.1f} MB, over the {limit / 1e6:.1f} MB limit"

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from .audio import AudioError
+from .audio import AudioError, over_limit
 from .core import Classifier
 from .endpoint import EndpointError
 from .events import S3Object, parse_event
@@ -70,17 +70,20 @@ class Pipeline:
         results: list[dict[str, Any]] = []
         failures: list[str] = []
         parsed = parse_event(event)
+        for what in parsed.ignored:
+            logger.info("event ignored", extra={"reason": what, "variant": self.variant})
         for reason, record in parsed.malformed:
-            kept = self._keep_malformed(reason, record, request_id)
-            logger.error(
-                "malformed record skipped",
-                extra={"reason": reason, "variant": self.variant, "kept": kept},
-            )
-            results.append({"status": "malformed", "reason": reason, "kept": kept})
+            results.append(self._skip_malformed(reason, record, request_id))
         for obj in parsed.objects:
             try:
                 results.append(self.process(obj, request_id, cold))
-            except (ClientError, BotoCoreError, EndpointError) as exc:
+            except ParamValidationError as exc:  # the event named something S3 cannot take
+                reason = f"the S3 record is not a valid request ({str(exc)[:300]})"
+                record = {"bucket": obj.bucket, "key": obj.key, "version_id": obj.version_id}
+                results.append(self._skip_malformed(reason, record, request_id))
+            except Exception as exc:
+                # Neither kind may cost the siblings: they run, then the invocation fails so
+                # Lambda retries the event and its on-failure destination keeps it.
                 logger.error(
                     "record failed",
                     exc_info=True,
@@ -93,6 +96,15 @@ class Pipeline:
                 + "; ".join(failures)
             )
         return {"request_id": request_id, "cold_start": cold, "results": results}
+
+    def _skip_malformed(self, reason: str, record: Any, request_id: str) -> dict[str, Any]:
+        """Keep a malformed record with its reason (permanent: no retry can fix it), log it."""
+        kept = self._keep_malformed(reason, record, request_id)
+        logger.error(
+            "malformed record skipped",
+            extra={"reason": reason, "variant": self.variant, "kept": kept},
+        )
+        return {"status": "malformed", "reason": reason, "kept": kept}
 
     def _keep_malformed(self, reason: str, record: Any, request_id: str) -> bool:
         if self.failures is None:
@@ -139,8 +151,8 @@ class Pipeline:
                 413,
                 {
                     "object": name,
-                    "error": f"{name}: the body is {len(data) / 1e6:.1f} MB, over the "
-                    f"{self.reader.max_bytes / 1e6:.1f} MB limit (MAX_OBJECT_BYTES)",
+                    "error": f"{name}: the body is {over_limit(len(data), self.reader.max_bytes)}"
+                    " (MAX_OBJECT_BYTES)",
                 },
             )
         item = self._item(name, request_id, cold)

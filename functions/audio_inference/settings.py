@@ -9,7 +9,9 @@ import it too.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Environment variables read by the handlers (set by the Pulumi components and
@@ -98,6 +100,31 @@ class ConfigError(RuntimeError):
     """A required setting is missing or invalid; the message says which and how to fix it."""
 
 
+def env_number(
+    env: Mapping[str, str], name: str, default: float, kind: type = float, *, zero_ok: bool = False
+) -> float:
+    """A numeric setting from ``env``: ``default`` when unset, else a finite number > 0 (>= 0
+    with ``zero_ok``), or ConfigError naming the variable. ``inf`` and ``nan`` are refused
+    at start-up: a limit is lifted by setting a large finite value, not an infinite one."""
+    raw = str(env.get(name, "")).strip()
+    if not raw:
+        return default
+    what = "a whole number" if kind is int else "a number"
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not {what}: set it to {what} or unset it") from None
+    if not math.isfinite(value):
+        raise ConfigError(
+            f"{name}={raw!r} is not finite: set a large finite value to lift the limit "
+            f"(the default is {default:g})"
+        )
+    if value < 0 or (value == 0 and not zero_ok):
+        bound = "zero or more" if zero_ok else "positive"
+        raise ConfigError(f"{name}={raw!r} must be {bound} (the default is {default:g})")
+    return value
+
+
 @dataclass(frozen=True, kw_only=True)
 class Settings:
     """Handler configuration read from the environment."""
@@ -130,16 +157,7 @@ class Settings:
             )
 
         def number(name: str, default: float, kind: type) -> float:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise ConfigError(f"{name}={raw!r} is not a number") from None
-            if value <= 0:
-                raise ConfigError(f"{name}={raw!r} must be positive")
-            return value
+            return env_number(env, name, default, kind)
 
         settings = cls(
             predictions_table=required(ENV_PREDICTIONS_TABLE),

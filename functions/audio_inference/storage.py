@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .audio import AudioError
+from .audio import AudioError, over_limit
 from .events import S3Object
 from .settings import TABLE_HASH_KEY
 
@@ -34,20 +34,29 @@ class S3Reader:
         self.s3 = s3_client
         self.max_bytes = max_bytes
 
-    def _get(self, obj: S3Object, byte_range: str) -> tuple[bytes, int]:
+    def _get(
+        self, obj: S3Object, byte_range: str, etag: str | None = None
+    ) -> tuple[bytes, int, str | None]:
         args = {"Bucket": obj.bucket, "Key": obj.key, "Range": byte_range}
         if obj.version_id:
             args["VersionId"] = obj.version_id
+        if etag:
+            args["IfMatch"] = etag  # the rest must come from the same version as the head
         try:
             response = self.s3.get_object(**args)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("PreconditionFailed", "412"):
+                raise AudioError(
+                    f"{obj.uri}: the object was replaced while it was being read; the new "
+                    "upload's own event gives its result (or upload it again)"
+                ) from None
             if code in ("NoSuchKey", "NoSuchVersion", "404"):
                 raise AudioError(
                     f"{obj.uri}: the object was deleted before it could be processed; upload it again"
                 ) from None
             if code == "InvalidRange":  # S3's answer to any range on a 0-byte object
-                return b"", 0
+                return b"", 0, None
             if code in PERMANENT_READ_ERRORS:
                 raise AudioError(f"{obj.uri}: {PERMANENT_READ_ERRORS[code]}") from None
             raise
@@ -57,7 +66,7 @@ class S3Reader:
             if "/" in content_range
             else response["ContentLength"]
         )
-        return response["Body"].read(), total
+        return response["Body"].read(), total, response.get("ETag")
 
     def read(self, obj: S3Object) -> bytes:
         """Return the object's bytes, or raise AudioError naming the limit it breaks.
@@ -65,15 +74,15 @@ class S3Reader:
         The duration limit is enforced on the decoded audio (see ``audio.decode``),
         not estimated from the size here: compressed WAVs make size a poor guide.
         """
-        head, total = self._get(obj, f"bytes=0-{HEAD_BYTES - 1}")
+        head, total, etag = self._get(obj, f"bytes=0-{HEAD_BYTES - 1}")
         if total > self.max_bytes:
             raise AudioError(
-                f"{obj.uri}: the object is {total / 1e6:.1f} MB, over the {self.max_bytes / 1e6:.1f} MB "
-                "limit (MAX_OBJECT_BYTES); upload a shorter clip or raise the limit"
+                f"{obj.uri}: the object is {over_limit(total, self.max_bytes)} "
+                "(MAX_OBJECT_BYTES); upload a shorter clip or raise the limit"
             )
         if total <= len(head):
             return head
-        rest, _ = self._get(obj, f"bytes={len(head)}-")
+        rest, _, _ = self._get(obj, f"bytes={len(head)}-", etag)
         return head + rest
 
 
@@ -126,15 +135,35 @@ class FailureQueue:
         self.queue_url = queue_url
 
     def send(self, reason: str, record: Any, request_id: str) -> bool:
-        """Keep ``record`` with ``reason``; return False when no queue is configured."""
+        """Keep ``record`` with ``reason``; return False when no queue is configured.
+
+        The message is always valid JSON under SQS's 256 KiB limit: a record too large
+        to keep whole is kept as a summary (its size and its first characters as text).
+        """
         if not self.queue_url:
             return False
-        import json
-
         self.sqs.send_message(
-            QueueUrl=self.queue_url,
-            MessageBody=json.dumps(
-                {"reason": reason, "request_id": request_id, "record": record}, default=str
-            )[:250_000],
+            QueueUrl=self.queue_url, MessageBody=failure_message(reason, record, request_id)
         )
         return True
+
+
+MAX_KEPT_JSON = 250_000  # under SQS's 262,144-byte message limit, with room for the envelope
+KEPT_HEAD_CHARS = 8_000
+
+
+def failure_message(reason: str, record: Any, request_id: str) -> str:
+    """The failure queue's message for one malformed record: JSON, at most MAX_KEPT_JSON."""
+    import json
+
+    try:
+        kept = json.dumps(record, default=str)  # ASCII only: characters are bytes
+    except (ValueError, RecursionError) as exc:
+        kept, record = "", {"unserialisable": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    message = json.dumps(
+        {"reason": reason, "request_id": request_id, "record": record}, default=str
+    )
+    if len(message) <= MAX_KEPT_JSON:
+        return message
+    summary = {"truncated": True, "json_chars": len(kept), "head": kept[:KEPT_HEAD_CHARS]}
+    return json.dumps({"reason": reason[:2000], "request_id": request_id, "record": summary})

@@ -98,14 +98,21 @@ class Context:
         self.function_name = "test"
 
 
-def run_cli(*args: str, timeout: float = 120) -> Any:
-    """Run ``python -m <args>`` from the project root, as a user would; capture its output."""
+def run_cli(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> Any:
+    """Run ``python -m <args>`` from the project root, as a user would; capture its output.
+    ``env`` adds variables to this process's environment."""
+    import os
     import subprocess
 
     from kit import ROOT
 
     return subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else os.environ | env,
     )
 
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from audio_inference.audio import AudioError
 from audio_inference.settings import SNAPSTART, STANDARD, ConfigError
 
 from kit.measure.local.emulator import apply_env, handler_env, restore_env
@@ -197,6 +198,71 @@ def test_malformed_records_are_skipped_and_kept_others_processed(aws):
     kept = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
     reasons = [json.loads(m["Body"])["reason"] for m in kept]
     assert len(reasons) == 4 and any("not JSON" in r for r in reasons)
+
+
+def test_poison_records_are_kept_at_once_and_never_cost_a_sibling(aws):
+    server, stack = aws
+    sqs = server.client("sqs")
+    queue = sqs.create_queue(QueueName="poison")["QueueUrl"]
+    previous = apply_env(handler_env(server, stack, STANDARD) | {"FAILURE_QUEUE_URL": queue})
+    try:
+        module = load_handler("standard_handler")
+        good = upload(server, stack, STANDARD, "sibling.wav", wav_bytes(tone()))
+        forged = json.loads(json.dumps(good["Records"][0]))
+        forged["s3"]["object"]["versionId"] = 12345  # botocore would refuse it
+        no_source = {k: v for k, v in good["Records"][0].items() if k != "eventSource"}
+        poison = [
+            {"eventSource": "aws:sqs", "body": "[" * 100_000},  # RecursionError in json
+            forged,
+            no_source,
+            {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "pad": "x" * 300_000},
+        ]
+        summary = module.handler({"Records": [*poison, *good["Records"]]}, Context())  # no raise
+        bridge = module.handler(
+            {"detail-type": "Object Created", "source": "aws.s3", "detail": {}}, Context()
+        )
+    finally:
+        restore_env(previous)
+    statuses = [r["status"] for r in summary["results"]]
+    assert statuses.count("malformed") == 4 and statuses.count("ok") == 1
+    assert bridge["results"][0]["status"] == "malformed" and bridge["results"][0]["kept"]
+    assert get_item(server, stack, "incoming/standard/sibling.wav", STANDARD)["status"] == "ok"
+    kept = []
+    while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        kept += [json.loads(m["Body"]) for m in batch]  # every message is valid JSON
+        sqs.delete_message_batch(
+            QueueUrl=queue,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+            ],
+        )
+    assert len(kept) == 5 and all(k["reason"] for k in kept)
+    assert any(k["record"].get("truncated") for k in kept)
+
+
+def test_an_object_replaced_between_the_two_reads_is_not_spliced(aws):
+    from audio_inference.events import S3Object
+    from audio_inference.storage import HEAD_BYTES, S3Reader
+
+    server, stack = aws
+    s3 = server.client("s3")
+    first = wav_bytes(tone(3.0, freq=440.0))  # over HEAD_BYTES: read in two GETs
+    second = wav_bytes(tone(3.0, freq=880.0))
+    assert len(first) > HEAD_BYTES
+    key = "incoming/standard/replaced.wav"
+    s3.put_object(Bucket=stack.bucket, Key=key, Body=first)
+    calls = []
+
+    def replace_after_first_get(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # another upload lands between the two ranged GETs
+            server.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=second)
+
+    s3.meta.events.register("after-call.s3.GetObject", replace_after_first_get)
+    obj = S3Object(stack.bucket, key, len(first), None, "0001", "t")
+    with pytest.raises(AudioError, match="replaced while it was being read"):
+        S3Reader(s3, 10_000_000).read(obj)
+    assert S3Reader(server.client("s3"), 10_000_000).read(obj) == second  # a clean read works
 
 
 def test_valid_wavs_are_judged_by_their_audio_not_their_size(standard):

@@ -139,3 +139,30 @@ def test_non_finite_scores_are_a_400_with_json(server):
     conn.request("POST", "/invocations", body=data, headers={"Content-Type": "audio/wav"})
     response = conn.getresponse()
     assert response.status == 400 and b"[-1, 1]" in response.read()
+
+
+def test_silent_connections_neither_lock_out_ping_nor_stay_open(model_dir, monkeypatch):
+    from sagemaker.serve import MAX_CONNECTIONS_PER_WORKER
+
+    monkeypatch.setenv("IDLE_BEFORE_REQUEST_SECONDS", "1")
+    process = ServingProcess(model_dir, workers=1)
+    silent = []
+    try:
+        for _ in range(MAX_CONNECTIONS_PER_WORKER + 6):  # every slot, and more, held silently
+            silent.append(socket.create_connection(("127.0.0.1", process.port)))
+        conn = http.client.HTTPConnection("127.0.0.1", process.port, timeout=5)
+        conn.request("GET", "/ping")
+        assert conn.getresponse().status == 200  # the health check still answers
+        conn.close()
+        elapsed, got = _closed_within(silent[0], 10)  # and silence is cut off
+        assert got == b"" and elapsed < 5
+        conn = http.client.HTTPConnection("127.0.0.1", process.port, timeout=30)
+        conn.request(
+            "POST", "/invocations", body=wav_bytes(tone(1.0)), headers={"Content-Type": "audio/wav"}
+        )
+        assert conn.getresponse().status == 200  # slots are free again for real requests
+        conn.close()
+    finally:
+        for sock in silent:
+            sock.close()
+        process.stop()

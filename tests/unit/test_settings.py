@@ -85,3 +85,24 @@ def test_example_stack_file_is_valid():
         read_settings(ROOT / "examples" / "Pulumi.dev.yaml", check_model=False).region
         == "us-east-1"
     )
+
+
+@pytest.mark.parametrize("raw", ["inf", "-inf", "nan", "Infinity", "0", "-3", "1e400", "abc"])
+@pytest.mark.parametrize(
+    "name", ["MAX_AUDIO_SECONDS", "MAX_OBJECT_BYTES", "FUNCTION_TIMEOUT_SECONDS"]
+)
+def test_every_numeric_setting_refuses_non_finite_and_non_positive_at_start_up(name, raw):
+    env = {"VARIANT": "standard", "PREDICTIONS_TABLE": "t", "MODEL_S3_URI": "s3://b/m.onnx"}
+    with pytest.raises(settings.ConfigError) as err:
+        settings.Settings.from_env(env | {name: raw})
+    assert str(err.value).startswith(f"{name}={raw!r}")
+
+
+def test_the_serving_app_refuses_a_bad_setting_in_one_line(model_dir):
+    from tests.helpers import run_cli
+
+    done = run_cli(
+        "sagemaker.serve", "--model-dir", str(model_dir), env={"MAX_AUDIO_SECONDS": "nan"}
+    )
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr
+    assert "MAX_AUDIO_SECONDS='nan' is not finite" in done.stderr
