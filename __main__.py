@@ -118,6 +118,8 @@ if SAGEMAKER in config.variants:
             instance_count=config.sagemaker_instance_count,
             serverless_memory_mb=config.sagemaker_serverless_memory_mb,
             serverless_max_concurrency=config.sagemaker_serverless_max_concurrency,
+            max_instance_count=config.sagemaker_max_instance_count,
+            target_invocations_per_instance=config.sagemaker_target_invocations_per_instance,
             log_retention_days=config.log_retention_days,
             force_delete_repository=config.force_destroy_bucket,
             tags=config.tags,

@@ -63,6 +63,9 @@ class StackConfig:
     sagemaker_instance_type: str
     sagemaker_instance_count: int
     sagemaker_serverless_memory_mb: int
+    sagemaker_max_instance_count: int
+    """0: no autoscaling; else target tracking from sagemaker_instance_count up to this"""
+    sagemaker_target_invocations_per_instance: int
     sagemaker_serverless_max_concurrency: int
     model_path: Path
     max_object_mb: int
@@ -281,6 +284,34 @@ def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
                 f"({SERVERLESS_MEMORY_MB[0]}-{SERVERLESS_MEMORY_MB[1]}); "
                 f"{_fix('sagemakerServerlessMemoryMb', 2048)}"
             )
+    count = _int_range("sagemakerInstanceCount", value("sagemakerInstanceCount"), 1, 10, 1)
+    top = _int_range("sagemakerMaxInstanceCount", value("sagemakerMaxInstanceCount"), 0, 10, 0)
+    per_instance = _int_range(
+        "sagemakerTargetInvocationsPerInstance",
+        value("sagemakerTargetInvocationsPerInstance"),
+        0,
+        1_000_000,
+        600,
+    )
+    if top:
+        # SageMaker does not autoscale T2 ("they already allow for increased capacity",
+        # endpoint-auto-scaling-prerequisites.html); serverless scales by itself.
+        reason = (
+            "serverless endpoints scale by themselves"
+            if serverless_mb
+            else "SageMaker does not autoscale T2 instances"
+            if str(instance_type).startswith("ml.t2.")
+            else f"it is below sagemakerInstanceCount={count}"
+            if top < count
+            else "sagemakerTargetInvocationsPerInstance is not set"
+            if not per_instance
+            else None
+        )
+        if reason:
+            raise StackConfigError(
+                f"sagemakerMaxInstanceCount={top} cannot be used: {reason}; "
+                "`pulumi config set sagemakerMaxInstanceCount 0` turns autoscaling off"
+            )
     timeout = _int_range("timeoutSeconds", value("timeoutSeconds"), *LAMBDA_TIMEOUT_SECONDS, 90)
     if SAGEMAKER in variants and timeout < minimum_timeout_seconds():
         raise StackConfigError(
@@ -337,10 +368,10 @@ def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
         ephemeral_storage_mb=storage,
         proxy_memory_mb=_int_range("proxyMemoryMb", value("proxyMemoryMb"), *LAMBDA_MEMORY_MB, 128),
         sagemaker_instance_type=instance_type,
-        sagemaker_instance_count=_int_range(
-            "sagemakerInstanceCount", value("sagemakerInstanceCount"), 1, 10, 1
-        ),
+        sagemaker_instance_count=count,
         sagemaker_serverless_memory_mb=serverless_mb,
+        sagemaker_max_instance_count=top,
+        sagemaker_target_invocations_per_instance=per_instance,
         sagemaker_serverless_max_concurrency=_int_range(
             "sagemakerServerlessMaxConcurrency",
             value("sagemakerServerlessMaxConcurrency"),

@@ -45,11 +45,19 @@ class SageMakerEndpointArgs:
     serverless_memory_mb: int = 0
     """1024-6144 switches to SageMaker Serverless Inference; 0 uses instances."""
     serverless_max_concurrency: int = DEFAULT_SERVERLESS_MAX_CONCURRENCY
+    max_instance_count: int = 0
+    """Target-tracking autoscaling from instance_count up to this (0: a fixed count)."""
+    target_invocations_per_instance: int = 0
+    """The tracked SageMakerVariantInvocationsPerInstance value (per instance per minute)."""
     log_retention_days: int = 7
     """Retention of the endpoint's own log group, which the stack creates (and destroys)."""
     force_delete_repository: bool = True
     """Let `pulumi destroy` delete the repository with its images."""
     tags: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+SCALE_IN_COOLDOWN_S = 300  # SageMaker's documented default (endpoint-auto-scaling-add-policy)
+SCALE_OUT_COOLDOWN_S = 300
 
 
 def endpoint_name(project: str, stack: str, mode: str) -> str:
@@ -180,6 +188,9 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
 
+        if args.max_instance_count and not serverless:
+            self._autoscale(prefix, endpoint, args, child)
+
         self.proxy = InferenceLambda(
             f"{name}-proxy",
             dataclasses.replace(args.proxy, endpoint_name=endpoint.name, endpoint_arn=endpoint.arn),
@@ -197,4 +208,41 @@ class SageMakerEndpoint(pulumi.ComponentResource):
                 "log_group_name": log_group.name,
                 "proxy_function_name": self.proxy.function_name,
             }
+        )
+
+    def _autoscale(
+        self,
+        prefix: str,
+        endpoint: aws.sagemaker.Endpoint,
+        args: SageMakerEndpointArgs,
+        child: pulumi.ResourceOptions,
+    ) -> None:
+        """Target tracking on SageMakerVariantInvocationsPerInstance (Application Auto
+        Scaling registers the variant; its service-linked role is created by AWS)."""
+        target = aws.appautoscaling.Target(
+            f"{prefix}-scaling-target",
+            service_namespace="sagemaker",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            resource_id=endpoint.name.apply(lambda n: f"endpoint/{n}/variant/AllTraffic"),
+            min_capacity=args.instance_count,
+            max_capacity=args.max_instance_count,
+            opts=child,
+        )
+        metric = aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+            predefined_metric_type="SageMakerVariantInvocationsPerInstance"
+        )
+        aws.appautoscaling.Policy(
+            f"{prefix}-scaling-policy",
+            name=f"{prefix}-invocations-per-instance",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                target_value=float(args.target_invocations_per_instance),
+                predefined_metric_specification=metric,
+                scale_in_cooldown=SCALE_IN_COOLDOWN_S,
+                scale_out_cooldown=SCALE_OUT_COOLDOWN_S,
+            ),
+            opts=child,
         )

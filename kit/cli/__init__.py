@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "local": ("kit.cli.local", "the whole pipeline on an embedded AWS emulator (make demo)"),
     "aws": ("kit.cli.aws", "benchmark a deployed stack (uploads real audio)"),
     "tune": ("kit.cli.tune", "sweep Lambda memory (deployed, or --local): cost and speed per size"),
+    "recommend": (
+        "kit.cli.recommend",
+        "the cheapest configuration meeting your p99 at your traffic, and the stack to deploy",
+    ),
     "simulate": ("kit.cli.simulate", "cost and p50/p95/p99 per variant by traffic level and shape"),
     "cost": ("kit.cli.cost", "monthly cost per variant at steady traffic, crossovers, sensitivity"),
     "report": ("kit.cli.report", "the decision report (Markdown + HTML) for a results file"),

@@ -16,9 +16,9 @@ from typing import Any
 
 from audio_inference.settings import SAGEMAKER, SNAPSTART, STANDARD
 
-from kit import results
 from kit.errors import KitError
 from kit.results import Results, SizePoint
+from kit.results.summary import percentile
 
 from .aws.cold import ColdStarts
 from .aws.outputs import Clients
@@ -112,7 +112,7 @@ def size_points(runs: dict[int, Results]) -> list[SizePoint]:
                     variant=v,
                     memory_mb=memory,
                     median_ms=s.duration_median_ms,
-                    p90_ms=results.percentile(durations, 90),
+                    p90_ms=percentile(durations, 90),
                     cold_ms=s.cold_mean_ms,
                     inference_ms=median_timing(doc, v, "inference"),
                     billed_ms_mean=s.billed_ms_mean,

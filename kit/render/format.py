@@ -15,6 +15,18 @@ def rpm(x: float | None) -> str:
     return "never" if x is None else f"{x:,.1f}"
 
 
+def rate(x: float) -> str:
+    """A rate to three significant figures without exponents: 0.248, 2.48, 6,700."""
+    import math
+
+    if x <= 0 or not math.isfinite(x):
+        return f"{x:g}"
+    if x >= 100:
+        digits = int(math.floor(math.log10(x))) - 2
+        return f"{round(x, -digits):,.0f}"
+    return f"{x:.3g}"
+
+
 def ms(value: float | None) -> str:
     """Milliseconds, or "-" when not measured."""
     return "-" if value is None else f"{value:,.1f}"

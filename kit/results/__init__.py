@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kit.errors import KitError
 
+from .jsonio import standard_json, write_json  # noqa: F401 - re-exported: results.write_json
 from .quantiles import Quantile
 
 SCHEMA: Literal["audio-inference-kit/results/v2"] = "audio-inference-kit/results/v2"
@@ -288,9 +289,9 @@ class Results(Record):
     invocations: list[Invocation]
     checks: Checks
     consistency: dict[str, Consistency] = Field(default_factory=dict)
+    """Local runs: each model-in-Lambda variant's warm inference vs raw session.run."""
     memory_model: dict[str, MemoryModel] = Field(default_factory=dict)
     """From a memory sweep: the duration of any memory size (``kit tune`` writes it)."""
-    """Local runs: each model-in-Lambda variant's warm inference vs raw session.run."""
     assumed: list[str] = Field(default_factory=list)
     """Facts the file did not record and the reader assumed (a converted v1 file)."""
 
@@ -428,33 +429,6 @@ def write(doc: Results, path: Path | str) -> Path:
     return write_json(doc.dump(), path)
 
 
-def standard_json(value: Any) -> Any:
-    """``value`` with NaN and infinities as null, so any JSON reader (a browser) can read it."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): standard_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [standard_json(v) for v in value]
-    return value
-
-
-def write_json(doc: Any, path: Path | str) -> Path:
-    """Any figures as indented standard JSON (no NaN: null), folders created; returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(standard_json(doc), indent=2, default=str, allow_nan=False)
-    path.write_text(text + "\n")
-    return path
-
-
 def finite(value: float | None) -> bool:
     """Whether a figure is a real number (not None, NaN or infinite)."""
     return value is not None and math.isfinite(value)
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Linear-interpolated percentile (q in 0-100); None for no values."""
-    from .summary import percentile as _percentile
-
-    return _percentile(values, q)

@@ -47,6 +47,8 @@ OPERATIONS = {
     "aws:dynamodb/table:Table": ("dynamodb", "CreateTable"),
     "aws:ecr/repository:Repository": ("ecr", "CreateRepository"),
     "aws:iam/role:Role": ("iam", "CreateRole"),
+    "aws:appautoscaling/target:Target": ("application-autoscaling", "RegisterScalableTarget"),
+    "aws:appautoscaling/policy:Policy": ("application-autoscaling", "PutScalingPolicy"),
 }
 # Where the provider's argument name differs from the API member's (after case folding).
 RENAMES = {
@@ -62,6 +64,7 @@ RENAMES = {
     "aws:dynamodb/table:Table": {"name": "TableName"},
     "aws:ecr/repository:Repository": {"name": "repositoryName"},
     "aws:iam/role:Role": {"name": "RoleName", "assumeRolePolicy": "AssumeRolePolicyDocument"},
+    "aws:appautoscaling/policy:Policy": {"name": "PolicyName"},
 }
 # The stack setting behind an API member, to say what to change.
 SETTINGS = {
@@ -73,6 +76,9 @@ SETTINGS = {
     "InitialInstanceCount": "sagemakerInstanceCount",
     "MemorySizeInMB": "sagemakerServerlessMemoryMb",
     "MaxConcurrency": "sagemakerServerlessMaxConcurrency",
+    "MaxCapacity": "sagemakerMaxInstanceCount",
+    "MinCapacity": "sagemakerInstanceCount",
+    "TargetValue": "sagemakerTargetInvocationsPerInstance",
     "retentionInDays": "logRetentionDays",
     "MaximumRetryAttempts": "(fixed by the kit)",
 }

@@ -86,3 +86,52 @@ def test_provisioned_concurrency_sits_on_alias_live(run_stack):
 def test_provisioned_concurrency_is_checked(run_stack, setting, message):
     with pytest.raises(StackConfigError, match=message):
         run_stack(variants=["standard", "snapstart", "http"], provisionedConcurrency=setting)
+
+
+def test_sagemaker_autoscaling_tracks_invocations_per_instance(run_stack):
+    from kit.stack.preflight import check_resources
+
+    run = run_stack(
+        variants=["sagemaker"],
+        sagemakerInstanceType="ml.c5.large",
+        sagemakerInstanceCount=1,
+        sagemakerMaxInstanceCount=3,
+        sagemakerTargetInvocationsPerInstance=1200,
+    )
+    target = run.mocks.one("aws:appautoscaling/target:Target", "sagemaker-scaling-target")
+    endpoint = run.mocks.one("aws:sagemaker/endpoint:Endpoint", "sagemaker-endpoint")
+    # Application Auto Scaling's resource id for a SageMaker variant, and its dimension
+    assert target["resourceId"] == f"endpoint/{endpoint['name']}/variant/AllTraffic"
+    assert target["scalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert (target["minCapacity"], target["maxCapacity"]) == (1, 3)
+    policy = run.mocks.one("aws:appautoscaling/policy:Policy", "sagemaker-scaling-policy")
+    tracking = policy["targetTrackingScalingPolicyConfiguration"]
+    assert tracking["targetValue"] == 1200
+    assert (
+        tracking["predefinedMetricSpecification"]["predefinedMetricType"]
+        == "SageMakerVariantInvocationsPerInstance"
+    )
+    assert check_resources(run.mocks.resources) == []  # botocore's model accepts both
+    tracking["predefinedMetricSpecification"]["predefinedMetricType"] = "Invocations"
+    problems = check_resources(run.mocks.resources)
+    assert any("PredefinedMetricType" in f.field for f in problems)  # and refuses a bad one
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"sagemakerInstanceType": "ml.t2.medium"}, "does not autoscale T2"),
+        ({"sagemakerServerlessMemoryMb": 2048}, "scale by themselves"),
+        ({"sagemakerInstanceCount": 4}, "below sagemakerInstanceCount=4"),
+        ({"sagemakerTargetInvocationsPerInstance": 0}, "is not set"),
+    ],
+)
+def test_autoscaling_settings_that_cannot_work_are_refused(run_stack, settings, message):
+    config = {
+        "variants": ["sagemaker"],
+        "sagemakerInstanceType": "ml.c5.large",
+        "sagemakerMaxInstanceCount": 3,
+        "sagemakerTargetInvocationsPerInstance": 600,
+    } | settings
+    with pytest.raises(StackConfigError, match=message):
+        run_stack(**config)

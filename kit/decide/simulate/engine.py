@@ -358,6 +358,13 @@ def _windows(
     return out
 
 
+def drops_transients(traffic: Traffic, max_exact: int) -> bool:
+    """Whether ``simulate`` falls back to one stationary window per rate level, so that
+    transients at level changes (queues building up, autoscaling lag, cold starts) are
+    not counted; whole periods of a repeating shape and stationary windows keep them."""
+    return len(_windows(traffic, max_exact, 0.0)) > 1
+
+
 def simulate(
     services: list[Service],
     traffic: Traffic,

@@ -55,6 +55,8 @@ class Traffic:
     timestamps: np.ndarray | None = None
     """replay: the arrival times themselves (seconds from the trace's start)"""
     source: str = ""
+    period: float | None = None
+    """the length of a repeating pattern, when the shape has one (a week for ``weekly``)"""
 
     @property
     def expected_requests(self) -> float:
@@ -73,6 +75,8 @@ class Traffic:
     @property
     def period_s(self) -> float | None:
         """Length of the repeating pattern (None: stationary, or a trace)."""
+        if self.period is not None:
+            return self.period
         if self.shape == "diurnal":
             return 7 * 86400.0
         if self.shape == "bursty" and self.rates.size > 1:
@@ -83,7 +87,9 @@ class Traffic:
         """The first ``seconds`` of this traffic."""
         cut = np.searchsorted(self.edges, seconds, side="left")
         edges = np.append(self.edges[:cut], seconds)
-        return Traffic(self.shape, self.rpm, seconds, edges, self.rates[: edges.size - 1])
+        return Traffic(
+            self.shape, self.rpm, seconds, edges, self.rates[: edges.size - 1], period=self.period
+        )
 
     def levels(self) -> list[tuple[float, float]]:
         """Distinct rates and the time spent at each: [(rate per s, seconds)]."""

@@ -7,13 +7,12 @@ further off than ``TOLERANCE`` measured an artefact of the emulation (a thread p
 in a fork, spinning threads, a quota that changed mid-run), not the model, and its figure
 must not price anything.
 
-Run as ``python -m kit.measure.local.reference MODEL_DIR SAMPLES_DIR --repeats N`` inside
+Run as ``python -m kit.measure.local.reference JOB_JSON`` (what ``reference_ms`` starts) inside
 the variant's cgroup; it prints one JSON line: the median and every timing in ms.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -91,16 +90,15 @@ def reference_ms(
     """``measure`` (or ``back_to_back_ms``) in a fresh process in ``group`` (its quota), threads set by ``memory_mb``."""
     env = {**os.environ, ENV_LAMBDA_MEMORY: str(memory_mb)}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), str(ROOT)])
-    command = [sys.executable, "-m", __name__, str(model_dir), str(samples_dir)]
+    job = {
+        "model_dir": str(model_dir),
+        "samples_dir": str(samples_dir),
+        "repeats": repeats,
+        "pause_s": min(pause_s, 1.0),
+        "back_to_back": back_to_back,
+    }
     proc = subprocess.run(
-        [
-            *command,
-            "--repeats",
-            str(repeats),
-            "--pause",
-            f"{min(pause_s, 1.0):.4f}",
-            *(["--back-to-back"] if back_to_back else []),
-        ],
+        [sys.executable, "-m", __name__, json.dumps(job)],
         env=env,
         capture_output=True,
         text=True,
@@ -161,20 +159,14 @@ def compare(
 
 
 def main() -> None:
-    """Measure in this process and print one JSON line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model_dir", type=Path)
-    parser.add_argument("samples_dir", type=Path)
-    parser.add_argument("--repeats", type=int, default=REPEATS)
-    parser.add_argument("--pause", type=float, default=PAUSE_S, help="idle seconds before each run")
-    parser.add_argument(
-        "--back-to-back", action="store_true", help="throughput: --repeats runs per clip, no pause"
-    )
-    args = parser.parse_args()
-    if args.back_to_back:
-        print(json.dumps(back_to_back_ms(args.model_dir, args.samples_dir, args.repeats)))
+    """Measure in this process and print one JSON line (the job is one JSON argument: the
+    parent's internal protocol, not a command line for people)."""
+    job = json.loads(sys.argv[1])
+    model_dir, samples_dir = Path(job["model_dir"]), Path(job["samples_dir"])
+    if job["back_to_back"]:
+        print(json.dumps(back_to_back_ms(model_dir, samples_dir, job["repeats"])))
     else:
-        print(json.dumps(measure(args.model_dir, args.samples_dir, args.repeats, args.pause)))
+        print(json.dumps(measure(model_dir, samples_dir, job["repeats"], job["pause_s"])))
 
 
 if __name__ == "__main__":
