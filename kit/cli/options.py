@@ -209,6 +209,44 @@ def primitives(args: argparse.Namespace) -> Primitives:
     )
 
 
+def add_demand(t: argparse._ArgumentGroup, averages: bool = True) -> None:
+    """Traffic in the user's terms (``kit recommend``; ``kit report`` without the averages,
+    whose --rpm and --replay are the simulation's)."""
+    if averages:
+        t.add_argument("--rpm", type=float, help="average requests per minute")
+        t.add_argument("--replay", help="a trace: CSV of timestamps, S3 access log, Logs Insights")
+        t.add_argument(
+            "--offpeak", type=float, default=0.0, help="rate outside active hours, share of peak"
+        )
+    t.add_argument("--per-day", type=float, help="requests on each active day")
+    t.add_argument("--per-month", type=float, help="requests a month")
+    t.add_argument("--business-hours", help="active hours, e.g. 09-17 (local time, see --tz)")
+    t.add_argument("--weekdays", action="store_true", help="traffic on Monday to Friday only")
+    t.add_argument("--tz", default="UTC", help="time zone of --business-hours (default UTC)")
+    t.add_argument("--peak-ratio", type=float, help="peak / average, for --rpm or --per-month")
+
+
+def demand_from(args: argparse.Namespace, averages: bool = True) -> Any:
+    """The Demand the traffic flags describe (None when none was given without averages)."""
+    from kit.decide.demand import Demand, parse_hours
+
+    rpm = getattr(args, "rpm", None) if averages else None
+    replay = getattr(args, "replay", None) if averages else None
+    if not averages and args.per_day is None and args.per_month is None:
+        return None
+    return Demand(
+        rpm=rpm,
+        per_day=args.per_day,
+        per_month=args.per_month,
+        replay=Path(replay) if replay else None,
+        business_hours=parse_hours(args.business_hours) if args.business_hours else None,
+        weekdays=args.weekdays,
+        tz=args.tz,
+        offpeak=getattr(args, "offpeak", 0.0) if averages else 0.0,
+        peak_ratio=args.peak_ratio,
+    )
+
+
 def add_output(p: argparse.ArgumentParser, plot: bool = True) -> None:
     """--json and --plot."""
     p.add_argument("--json", help="write the figures as JSON here")

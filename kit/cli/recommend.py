@@ -41,18 +41,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     src.add_argument(
         "--endpoint-ms", type=float, default=100.0, help="by hand: endpoint time per request"
     )
-    t = p.add_argument_group("traffic (one of --rpm, --per-day, --per-month, --replay)")
-    t.add_argument("--rpm", type=float, help="average requests per minute")
-    t.add_argument("--per-day", type=float, help="requests on each active day")
-    t.add_argument("--per-month", type=float, help="requests a month")
-    t.add_argument("--replay", help="a trace: CSV of timestamps, S3 access log, Logs Insights")
-    t.add_argument("--business-hours", help="active hours, e.g. 09-17 (local time, see --tz)")
-    t.add_argument("--weekdays", action="store_true", help="traffic on Monday to Friday only")
-    t.add_argument("--tz", default="UTC", help="time zone of --business-hours (default UTC)")
-    t.add_argument(
-        "--offpeak", type=float, default=0.0, help="rate outside active hours, share of the peak"
+    options.add_demand(
+        p.add_argument_group("traffic (one of --rpm, --per-day, --per-month, --replay)")
     )
-    t.add_argument("--peak-ratio", type=float, help="peak / average, for --rpm or --per-month")
     g = p.add_argument_group("target and constraints")
     g.add_argument("--p99-ms", type=float, default=1000.0, help="p99 latency target (default 1000)")
     g.add_argument("--p50-ms", type=float, help="optional p50 latency target")
@@ -90,23 +81,6 @@ def configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--model-path", help="modelPath for the stack file (default: Pulumi.yaml's)")
 
 
-def demand_from(args: argparse.Namespace) -> Any:
-    """The Demand the traffic flags describe."""
-    from kit.decide.demand import Demand, parse_hours
-
-    return Demand(
-        rpm=args.rpm,
-        per_day=args.per_day,
-        per_month=args.per_month,
-        replay=Path(args.replay) if args.replay else None,
-        business_hours=parse_hours(args.business_hours) if args.business_hours else None,
-        weekdays=args.weekdays,
-        tz=args.tz,
-        offpeak=args.offpeak,
-        peak_ratio=args.peak_ratio,
-    )
-
-
 def target_from(args: argparse.Namespace, max_object_bytes: int | None) -> Any:
     """The Target the flags describe."""
     from kit.decide.recommend.space import Target
@@ -138,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.seed < 2**63:
         raise KitError(f"--seed {args.seed}: use a non-negative integer")
     doc = results.load(args.results) if args.results else None
-    demand = demand_from(args)
+    demand = options.demand_from(args)
     target = target_from(args, study.largest_upload(doc))
     console = options.console(170)
     console.print(f"Traffic: {demand.restated()}")

@@ -22,11 +22,18 @@ def configure(p: argparse.ArgumentParser) -> None:
         "derives its own from the traffic)",
     )
     options.add_traffic(p)
+    options.add_demand(
+        p.add_argument_group(
+            "your traffic, for the recommendation (default: 4,000 a day, weekdays 09-17)"
+        ),
+        averages=False,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Simulate, write the report, say where."""
     from kit import results
+    from kit.decide.recommend.space import Target
     from kit.decide.report import write_report
 
     doc = results.load(args.results)
@@ -40,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         args.cold_fraction,
         traffic=opts,
         console=console,
+        demand=options.demand_from(args, averages=False),
+        target=Target(p99_ms=opts.slo_p99_ms),
     )
     console.print(f"wrote {md} and {html}")
     return 0

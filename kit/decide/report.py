@@ -23,6 +23,7 @@ from kit.render.tables import consistency_lines, latency_markdown, sample_lines
 from kit.results import Kind, Results
 
 SECTIONS = (
+    "Recommendation",
     "Verdict",
     "Run configuration",
     "Latency",
@@ -45,14 +46,60 @@ def _rpm(x: float) -> str:
     return f"{x:,.1f} requests per minute ({x * 60 * 730 / 1e6:,.2f}M per month)"
 
 
-def verdict(doc: Results, sim: dict) -> list[str]:
-    """Plain-language conclusions, each traceable to a figure in the report."""
-    lines = [
-        f"Cheapest with p99 under {sim['slo_p99_ms']:,.0f} ms (simulated from this run's "
-        f"measured times): {line}"
-        for shape in sim["shapes"]
-        for line in shape["recommendation"]
+def default_demand() -> Any:
+    """The demo's traffic when none is given: seed 003's "4,000 a day, mostly in business hours"."""
+    from kit.decide.demand import Demand
+
+    return Demand(per_day=4000.0, business_hours=(9, 17), weekdays=True)
+
+
+def recommendation_markdown(found: dict[str, Any], given: bool) -> list[str]:
+    """The recommendation section: the answer, the table per family and level, the stack."""
+    from kit.render.recommend import assumption_lines, cell, crossover_lines
+
+    families = list(found["levels"][0]["families"])
+    header = "| RPM (avg) | " + " | ".join(found["families"][f] for f in families) + " |"
+    rows = [header, "|" + "---|" * (len(families) + 1)]
+    for level in found["levels"]:
+        cells = []
+        for f in families:
+            e = level["families"][f]
+            text = cell(e)
+            if e.get("feasible"):
+                text = f"{e['label']}: {text}"
+            cells.append(f"**{text}**" if level["pick"] == f else text)
+        you = " (yours)" if abs(level["scale"] - 1.0) < 1e-9 else ""
+        rows.append(f"| {level['rpm']:,.3g}{you} | " + " | ".join(_cell(c) for c in cells) + " |")
+    out = [
+        found["answer"],
+        (
+            ""
+            if given
+            else "(Traffic: the demo's example; run `python -m kit recommend --results "
+            "results/local.json --per-day N --business-hours 09-17 --weekdays` with yours.)"
+        ),
+        "\n".join(rows),
+        *[f"- {line}" for line in crossover_lines(found)],
     ]
+    d = found.get("deploy")
+    if d and not d["preflight_refused"]:
+        out.append(
+            f"To deploy {d['label']} (checked by `kit preflight`; stack file `{Path(d['stack_file']).name}`):"
+        )
+        out.append("```\n" + "\n".join(d["commands"]) + "\n```")
+    elif d:
+        out.append(
+            "`kit preflight` refuses the recommended stack: "
+            + "; ".join(f["problem"] for f in d["preflight_findings"])
+        )
+    out.append("Assumptions: " + "; ".join(assumption_lines(found)) + ".")
+    out.append("![cheapest feasible cost per option](frontier.png)")
+    return [line for line in out if line]
+
+
+def verdict(doc: Results, sim: dict) -> list[str]:
+    """Plain-language observations from the run, each traceable to a figure in the report."""
+    lines = []
     timed = {v: s for v, s in doc.summary.items() if s.median_ms is not None}
     if timed:
         fastest = min(timed, key=lambda v: timed[v].median_ms or 0.0)
@@ -250,6 +297,8 @@ def write_report(
     rpm: tuple[float, ...] = DEFAULT_RPM,
     traffic: SimulateOptions | None = None,
     console: Any = None,
+    demand: Any = None,
+    target: Any = None,
 ) -> tuple[Path, Path]:
     """Write report.md and report.html (with the plots) into ``out_dir``.
 
@@ -258,9 +307,21 @@ def write_report(
     """
     import markdown
 
+    from kit.decide.recommend.space import Target
+    from kit.decide.recommend.study import recommend
+    from kit.render.recommend import plot_frontier
+
     out_dir.mkdir(parents=True, exist_ok=True)
+    found = recommend(
+        doc, demand or default_demand(), target or Target(), prices=prices, out=out_dir
+    )
+    results.write_json(found, out_dir / "recommend.json")
+    plot_frontier(found, out_dir / "frontier.png")
     options = traffic or SimulateOptions(prices_file=prices)
     ranked = doc.without(doc.untrusted())  # an emulation artefact never picks the winner
+    # one entry at a time: the synchronous http variant is not ranked against the uploads
+    uploads = [v for v, setup in ranked.variants.items() if setup.entry == "s3"]
+    ranked = ranked.without([v for v in ranked.variants if v not in uploads])
     sim = run_study(options, ranked)
     results.write_json(sim, out_dir / "simulation.json")
     sim_plot = plot_simulation(sim, out_dir / "simulation.png")
@@ -273,6 +334,8 @@ def write_report(
     cost_log = plot_cost(cost, out_dir / "cost_log.png", log=True, max_rpm=top)
     body = [
         f"# Serverless audio inference: {doc.target} run of {doc.created_at}",
+        "## Recommendation",
+        *recommendation_markdown(found, given=demand is not None),
         "## Verdict",
         *[f"- {line}" for line in verdict(doc, sim)],
         "## Run configuration",

@@ -118,14 +118,22 @@ def test_report_renders_every_section(local_run, tmp_path):
     for section in SECTIONS:
         assert f"## {section}" in text, section
     images = ("latency_timeline.png", "latency_boxplot.png", "simulation.png", "cost.png")
-    for image in (*images, "cost_log.png"):
+    for image in (*images, "cost_log.png", "frontier.png"):
         assert (tmp_path / image).stat().st_size > 5_000 and f"]({image})" in text
     page = html.read_text()
-    assert page.count("data:image/png;base64,") == 5 and "<table>" in page
-    # the verdict names a choice per traffic level, from the simulation, not the forced schedule
-    assert "Cheapest with p99 under 1,000 ms" in text and "(poisson): **" in text
+    assert page.count("data:image/png;base64,") == 6 and "<table>" in page
+    # the report opens with the recommendation: the answer paragraph from the search
+    opening = text.split("## Recommendation", 1)[1].split("##", 1)[0]
+    assert opening.strip().startswith("For your model (") and "a month**" in opening
+    assert "4,000 requests a day, weekdays 09-17 UTC = 1.98 RPM average" in opening
+    assert "pulumi config set lambdaMemoryMb" in opening  # the stack to deploy, preflighted
+    found = json.loads((tmp_path / "recommend.json").read_text())
+    assert found["deploy"]["preflight_refused"] is False
+    assert (tmp_path / "frontier.png").stat().st_size > 5_000
+    assert "http" not in found["basis"]["sources"]  # the upload entry only
     sim = json.loads((tmp_path / "simulation.json").read_text())
     assert [lv["rpm"] for lv in sim["shapes"][0]["levels"]] == [0.1, 1, 10, 72, 200, 1000, 10000]
+    assert "http" not in sim["shapes"][0]["levels"][0]["variants"]  # entries are not mixed
 
 
 def test_ctrl_c_stops_everything(model_dir, samples, tmp_path):

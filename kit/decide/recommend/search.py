@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from audio_inference.settings import (
-    DEFAULT_SERVERLESS_MAX_CONCURRENCY,
-)
 
-from kit.decide.cost.model import CostModel, Pricing
+from kit.decide.cost.model import Pricing
 from kit.decide.simulate.engine import (
     Options,
     Tally,
     drops_transients,
-    endpoint_workers,
     monthly_cost,
     simulate,
 )
@@ -25,8 +21,8 @@ from kit.decide.simulate.platform import PlatformParams
 from kit.decide.simulate.service import Service
 from kit.decide.simulate.traffic import Traffic
 from kit.errors import KitError
-from kit.results import Kind
 
+from .bounds import lower_bound, steady_state_refusal
 from .space import (
     FAMILIES,
     LEVELS,
@@ -38,69 +34,6 @@ from .space import (
     Target,
     candidates,
 )
-
-# -- bounds --------------------------------------------------------------------------------
-
-
-def lower_bound(c: Candidate, n_month: float, pricing: Pricing) -> float:
-    """A monthly cost no simulation of ``c`` can come under: no cold starts, the fewest
-    instances, every request at its warm mean (cold starts and scaling only add)."""
-    v = c.service.cost
-    mean = float(np.mean(c.service.warm_ms))
-    changes: dict[str, Any] = {
-        "billed_ms": math.ceil(mean) if v.kind != Kind.MANAGED else 0.0,
-        "cold_fraction": 0.0,
-    }
-    if v.kind == Kind.SERVERLESS:
-        changes["serverless_ms"] = float(np.mean(c.service.endpoint_ms))
-    bound = replace(v, **changes)
-    return CostModel([bound], pricing).monthly(bound, n_month)
-
-
-def steady_state_refusal(
-    c: Candidate,
-    peak_rate: float,
-    mean_rate: float,
-    target: Target,
-    platform: PlatformParams,
-    pricing: Pricing,
-) -> str | None:
-    """Why ``c`` cannot meet the target whatever the simulation says, or None."""
-    s = c.service
-    warm99 = float(np.percentile(s.warm_ms, 99))
-    if warm99 > target.p99_ms:
-        return f"its warm p99 alone is {warm99:,.0f} ms"
-    v = s.cost
-    if v.kind in (Kind.SAGEMAKER, Kind.MANAGED, Kind.SERVERLESS):
-        load = peak_rate * float(np.mean(s.endpoint_ms)) / 1000  # busy workers at the peak
-        if v.kind == Kind.SAGEMAKER:
-            per = endpoint_workers(platform, v.instance_type)
-            capacity = per * max(c.autoscale_to, int(v.instance_count))
-            if v.instance_type.startswith("ml.t2."):
-                # CPU credits cover bursts; the month's average must fit the baseline
-                baseline = capacity * float(platform["t2_baseline_per_vcpu"])
-                average = mean_rate * float(np.mean(s.endpoint_ms)) / 1000
-                if average > baseline:
-                    return (
-                        f"the average load needs {average:,.2f} busy vCPUs, over the T2 "
-                        f"baseline of {baseline:,.2f} (CPU credits run out)"
-                    )
-            if load >= capacity:
-                return f"the peak needs {load:,.1f} busy workers, more than {capacity}"
-        elif v.kind == Kind.MANAGED:
-            _, vcpus = pricing.ec2_hour(v.instance_type)
-            capacity = vcpus * int(v.instance_count)
-            if load >= capacity:
-                return f"the peak needs {load:,.1f} busy vCPUs, more than {capacity}"
-        elif load >= (s.max_concurrency or DEFAULT_SERVERLESS_MAX_CONCURRENCY):
-            return f"the peak needs {load:,.1f} concurrent requests, over max concurrency {s.max_concurrency}"
-    else:
-        load = peak_rate * float(np.mean(s.warm_ms)) / 1000
-        limit = float(platform["lambda_account_concurrency"])
-        if load >= limit:
-            return f"the peak needs {load:,.0f} concurrent environments, over the account's {limit:,.0f}"
-    return None
-
 
 # -- the search ----------------------------------------------------------------------------
 

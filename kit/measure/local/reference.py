@@ -23,11 +23,13 @@ from pathlib import Path
 
 from audio_inference.audio import load_waveform
 from audio_inference.model import ENV_LAMBDA_MEMORY, OnnxModel
+from audio_inference.settings import MODEL_IN_LAMBDA
 
 from kit import ROOT
-from kit.results import Consistency
+from kit.results import Consistency, Invocation
 
-from .cpu_share import CpuGroup
+from .config import LocalConfig
+from .cpu_share import CpuGroup, CpuShare, vcpus_for
 
 TOLERANCE = 0.15
 """How far (relative) a variant's warm inference may sit from the reference."""
@@ -156,6 +158,51 @@ def compare(
         trusted=trusted,
         note=note,
     )
+
+
+def check_variants(
+    cfg: LocalConfig,
+    cpu: CpuShare,
+    vcpus_of: dict[str, float],
+    records: list[Invocation],
+    shares: bool,
+) -> dict[str, Consistency]:
+    """Each model-in-Lambda variant's warm inference vs raw session.run in a fresh
+    process under the same quota, the same thread count and the same idle time between
+    runs (the variant's median request time outside inference), on the same clips."""
+    out = {}
+    for variant in cfg.variants:
+        if variant not in MODEL_IN_LAMBDA:
+            continue
+        warm = [
+            r
+            for r in records
+            if r.variant == variant
+            and not r.cold
+            and r.status == "ok"
+            and r.timings_ms
+            and "inference" in r.timings_ms
+        ]
+        pairs = [(r.sample, (r.timings_ms or {})["inference"]) for r in warm]
+        outside = [r.e2e_ms - i for r, (_, i) in zip(warm, pairs, strict=True) if r.e2e_ms]
+        memory = cfg.memory_mb(variant)
+        group = None
+        if shares:
+            group = cpu.group(f"reference-{variant}", vcpus_for(memory))
+        try:
+            reference = reference_ms(
+                cfg.model_dir,
+                cfg.samples_dir,
+                memory,
+                group,
+                pause_s=statistics.median(outside) / 1000 if outside else PAUSE_S,
+            )
+        finally:
+            if group is not None:
+                group.remove()
+        vcpus = round(vcpus_of[variant], 3) if shares else None
+        out[variant] = compare(variant, pairs, reference, vcpus)
+    return out
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ import os
 import platform
 import random
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -27,7 +26,6 @@ from audio_inference.settings import (
     ENV_FUNCTION_TIMEOUT,
     HANDLERS,
     HTTP,
-    MODEL_IN_LAMBDA,
     SAGEMAKER,
     SNAPSTART,
     upload_prefix,
@@ -41,7 +39,7 @@ from kit.measure.setup import model_identity
 from model_build.samples import read_manifest
 
 from .config import LocalConfig
-from .cpu_share import CpuShare, init_vcpus, vcpus_for
+from .cpu_share import CpuShare, init_vcpus
 from .emulator import REGION, MotoServer, create_stack, handler_env, receive_events
 from .failures import failed_events, keep_failed
 from .fault_proxy import Fault, FaultProxy
@@ -49,7 +47,7 @@ from .function_url import FunctionUrl
 from .functions import FunctionEmulator
 from .image_layout import container_environment
 from .processes import ServingProcess
-from .reference import PAUSE_S, compare, reference_ms
+from .reference import check_variants
 from .runtime_api import Snapshot, billed_ms
 
 
@@ -371,7 +369,8 @@ class Run:
             note=self.cpu.reason
             or "each environment: memory / 1,769 MB vCPUs (max 6), capped at this machine's cores",
         )
-        consistency = self.check_consistency(records, shares)
+        vcpus = {v: e.vcpus for v, e in self.emulators.items()}
+        consistency = check_variants(self.cfg, self.cpu, vcpus, records, shares)
         machine = {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
@@ -389,46 +388,6 @@ class Run:
             machine=machine,
             consistency=consistency,
         )
-
-    def check_consistency(
-        self, records: list[results.Invocation], shares: bool
-    ) -> dict[str, results.Consistency]:
-        """Each model-in-Lambda variant's warm inference vs raw session.run in a fresh
-        process under the same quota, the same thread count and the same idle time between
-        runs (the variant's median request time outside inference), on the same clips."""
-        out = {}
-        for variant in self.cfg.variants:
-            if variant not in MODEL_IN_LAMBDA:
-                continue
-            warm = [
-                r
-                for r in records
-                if r.variant == variant
-                and not r.cold
-                and r.status == "ok"
-                and r.timings_ms
-                and "inference" in r.timings_ms
-            ]
-            pairs = [(r.sample, (r.timings_ms or {})["inference"]) for r in warm]
-            outside = [r.e2e_ms - i for r, (_, i) in zip(warm, pairs, strict=True) if r.e2e_ms]
-            memory = self.cfg.memory_mb(variant)
-            group = None
-            if shares:
-                group = self.cpu.group(f"reference-{variant}", vcpus_for(memory))
-            try:
-                reference = reference_ms(
-                    self.cfg.model_dir,
-                    self.cfg.samples_dir,
-                    memory,
-                    group,
-                    pause_s=statistics.median(outside) / 1000 if outside else PAUSE_S,
-                )
-            finally:
-                if group is not None:
-                    group.remove()
-            vcpus = round(self.emulators[variant].vcpus, 3) if shares else None
-            out[variant] = compare(variant, pairs, reference, vcpus)
-        return out
 
     def close(self) -> None:
         """Stop dispatchers, environments, snapshot, serving app and emulator; free every port."""
