@@ -36,6 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILE = ROOT / "Pulumi.yaml"
 
 
+GRAVITON = re.compile(r"^ml\.[a-z]+\d+g[a-z]*\.")
+"""SageMaker's arm64 families (ml.c6g, ml.c7g, ml.m6g, ml.m7g, ml.r7g, ml.c6gn, ml.g5g, ...)."""
+
+
 class StackConfigError(ValueError):
     """A stack setting is invalid; the message names it and says how to fix it."""
 
@@ -275,6 +279,12 @@ def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
             f"(SageMaker's API lists {len(offered)}"
             + (f", e.g. {', '.join(similar[:6])}" if similar else "")
             + f"); e.g. `pulumi config set sagemakerInstanceType {DEFAULT_SAGEMAKER_INSTANCE_TYPE}`"
+        )
+    if SAGEMAKER in variants and not serverless_mb and GRAVITON.match(str(instance_type)):
+        raise StackConfigError(
+            f"sagemakerInstanceType={instance_type!r} is a Graviton (arm64) type, and the serving "
+            "image (sagemaker/Dockerfile) is built for linux/amd64 only; choose an x86 type, e.g. "
+            "`pulumi config set sagemakerInstanceType ml.c5.large`"
         )
     if serverless_mb:
         _int_range("sagemakerServerlessMemoryMb", serverless_mb, *SERVERLESS_MEMORY_MB, 2048)

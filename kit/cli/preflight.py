@@ -33,6 +33,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check, print, exit 1 when AWS would refuse something."""
+    from rich.markup import escape
     from rich.table import Table
 
     from kit.stack.preflight import run as preflight
@@ -50,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
         total = sum(report["fixed_monthly"].values())
         parts = ", ".join(f"{k} ${v:,.2f}" for k, v in report["fixed_monthly"].items())
         console.print(f"Fixed monthly cost with no traffic: [bold]${total:,.2f}[/bold] ({parts})")
+    for warning in report.get("warnings", []):
+        console.print(f"[yellow]note:[/yellow] {escape(warning)}")
     if report["findings"]:
         table = Table(title="AWS would refuse")
         for col in ("resource", "field", "problem", "setting", "checked by"):

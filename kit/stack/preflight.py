@@ -285,6 +285,7 @@ def fixed_monthly(config: Any) -> dict[str, float]:
                     instance_count=config.sagemaker_instance_count,
                     serverless_memory_mb=config.sagemaker_serverless_memory_mb or 0,
                     architecture=config.architecture,
+                    provisioned_concurrency=config.provisioned_concurrency.get(v, 0),
                 )
             )
         else:
@@ -295,10 +296,62 @@ def fixed_monthly(config: Any) -> dict[str, float]:
                     kind=kind,
                     memory_mb=config.lambda_memory_mb,
                     architecture=config.architecture,
+                    provisioned_concurrency=config.provisioned_concurrency.get(v, 0),
                 )
             )
     model = CostModel(specs)
     return {s.name: model.fixed(s) for s in specs}
+
+
+def unreserved_minimum(quota: int) -> int:
+    """The unreserved concurrency Lambda keeps for the account: 100 (what reserved and
+    provisioned concurrency may never eat into, per the Lambda developer guide's concurrency
+    pages), or the whole quota on an account whose quota is that small (new accounts with a
+    quota of 10 are refused "...decreases account's UnreservedConcurrentExecution below its
+    minimum value of [10]")."""
+    return min(100, quota)
+
+
+def provisioned_check(config: Any, lambda_client: Any = None) -> tuple[list[str], list[Finding]]:
+    """Warnings about provisioned concurrency, and a finding when the account's quota (read
+    with ``lambda get-account-settings`` when credentials allow) cannot hold it."""
+    total = sum(config.provisioned_concurrency.values())
+    if not total:
+        return [], []
+    rule = (
+        f"provisioned concurrency of {total} environment(s): Lambda refuses "
+        "PutProvisionedConcurrencyConfig when it would leave the account less unreserved "
+        "concurrency than its minimum (100, or all of a new account's quota of 10)"
+    )
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = lambda_client or boto3.client(
+            "lambda",
+            region_name=config.region or "us-east-1",
+            # one quick try: preflight runs offline too
+            config=Config(connect_timeout=3, read_timeout=5, retries={"total_max_attempts": 1}),
+        )
+        limits = client.get_account_settings()["AccountLimit"]
+    except (BotoCoreError, ClientError) as exc:  # no credentials, no network: the rule only
+        return [f"{rule}; the account's quota was not read ({type(exc).__name__})"], []
+    unreserved = int(limits["UnreservedConcurrentExecutions"])
+    minimum = unreserved_minimum(int(limits["ConcurrentExecutions"]))
+    if unreserved - total < minimum:
+        return [], [
+            Finding(
+                "(account)",
+                "UnreservedConcurrentExecutions",
+                f"{total} provisioned environment(s) would leave {unreserved - total} unreserved, "
+                f"below the account's minimum of {minimum} (quota {limits['ConcurrentExecutions']}); "
+                "lower provisionedConcurrency or ask for a higher concurrency quota",
+                "provisionedConcurrency",
+                "lambda get-account-settings",
+            )
+        ]
+    return [f"{rule}; the account has {unreserved} unreserved, so {total} fit"], []
 
 
 def run(stack_file: Path | None, stack: str = "dev") -> dict[str, Any]:
@@ -326,10 +379,12 @@ def run(stack_file: Path | None, stack: str = "dev") -> dict[str, Any]:
             "resources": {},
             "fixed_monthly": {},
             "region": region,
+            "warnings": [],
         }
     result = run_program(values, project_name(), stack=stack, region=region)
     resources = result.mocks.resources
-    findings = check_resources(resources) + lint_iam(resources)
+    warnings, account = provisioned_check(config)
+    findings = check_resources(resources) + lint_iam(resources) + account
     counts: dict[str, int] = {}
     for r in resources:
         counts[r.typ] = counts.get(r.typ, 0) + 1
@@ -339,4 +394,5 @@ def run(stack_file: Path | None, stack: str = "dev") -> dict[str, Any]:
         "resources": counts,
         "fixed_monthly": fixed_monthly(config),
         "region": region,
+        "warnings": warnings,
     }

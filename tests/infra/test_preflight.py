@@ -156,3 +156,61 @@ def test_no_project_setting_is_typed_array_while_the_docs_use_the_comma_form():
 
     assert "type" not in project_schema()["variants"]
     assert "pulumi config set variants standard," in (ROOT / "README.md").read_text()
+
+
+def test_graviton_endpoint_types_are_refused_for_the_amd64_serving_image(tmp_path, model_dir):
+    import botocore.session
+
+    offered = botocore.session.get_session().get_service_model("sagemaker")
+    assert "ml.c7g.large" in offered.shape_for("ProductionVariantInstanceType").enum
+    report = run(stack_file(tmp_path, model_dir, sagemakerInstanceType="ml.c7g.large"))
+    (finding,) = report["findings"]
+    assert "Graviton (arm64)" in finding["problem"] and "linux/amd64" in finding["problem"]
+
+
+def test_provisioned_concurrency_is_in_the_fixed_cost(tmp_path, model_dir, monkeypatch):
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    report = run(
+        stack_file(
+            tmp_path, model_dir, variants=["standard"], provisionedConcurrency={"standard": 2}
+        )
+    )
+    # 2 environments x 4 GB x $0.0000041667 per GB-s x 730 h
+    assert report["fixed_monthly"]["standard"] == pytest.approx(2 * 4 * 0.0000041667 * 730 * 3600)
+    assert any("provisioned concurrency of 2" in w for w in report["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("quota", "unreserved", "wanted", "refused"),
+    [(1000, 1000, 2, False), (1000, 1000, 901, True), (1000, 300, 250, True), (10, 10, 1, True)],
+)
+def test_provisioned_concurrency_that_the_account_cannot_hold_is_refused(
+    quota, unreserved, wanted, refused
+):
+    """GetAccountSettings answered by botocore's Stubber (the response is checked against the
+    Lambda API model); the rule: at least min(100, quota) must stay unreserved."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from kit.stack.preflight import provisioned_check
+
+    client = boto3.client(
+        "lambda", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    limits = {
+        "TotalCodeSize": 80530636800,
+        "CodeSizeUnzipped": 262144000,
+        "CodeSizeZipped": 52428800,
+        "ConcurrentExecutions": quota,
+        "UnreservedConcurrentExecutions": unreserved,
+    }
+    config = SimpleNamespace(provisioned_concurrency={"standard": wanted}, region="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response("get_account_settings", {"AccountLimit": limits, "AccountUsage": {}})
+        warnings, findings = provisioned_check(config, client)
+    if refused:
+        (finding,) = findings
+        assert finding.setting == "provisionedConcurrency"
+        assert f"below the account's minimum of {min(100, quota)}" in finding.problem
+    else:
+        assert findings == [] and f"has {unreserved} unreserved" in warnings[0]
