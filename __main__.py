@@ -73,7 +73,9 @@ def function_args(variant: str, memory_size_mb: int) -> InferenceLambdaArgs:
         architecture=config.architecture,
         timeout_seconds=config.timeout_seconds,
         ephemeral_storage_mb=512 if variant == SAGEMAKER else config.ephemeral_storage_mb,
-        max_object_bytes=config.max_object_mb * 1024 * 1024,
+        max_object_bytes=settings.max_object_bytes(
+            variant, config.max_object_mb * 1024 * 1024, bool(config.sagemaker_serverless_memory_mb)
+        ),
         max_audio_seconds=config.max_audio_seconds,
         log_retention_days=config.log_retention_days,
         provisioned_concurrency=config.provisioned_concurrency.get(variant, 0),

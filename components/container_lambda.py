@@ -52,7 +52,9 @@ class ContainerLambda(InferenceLambda):
             opts=child,
         )
         # Lambda pulls the image with its service principal, only for this account's functions.
-        aws.ecr.RepositoryPolicy(
+        # The function waits for it (ready_before_publish): CreateFunction on an image whose
+        # repository lacks the grant makes Lambda edit the policy itself, and state drifts.
+        self.repository_policy = aws.ecr.RepositoryPolicy(
             f"{name}-repo-policy",
             repository=repository.name,
             policy=pulumi.Output.json_dumps(
@@ -87,6 +89,12 @@ class ContainerLambda(InferenceLambda):
         )
         self.image_uri = image_uri
         return {"package_type": "Image", "image_uri": image_uri}
+
+    def ready_before_publish(
+        self, name: str, policy: aws.iam.RolePolicy, document: pulumi.Output[str]
+    ) -> list[pulumi.Resource]:
+        """The role's policy and the repository's pull grant."""
+        return [policy, self.repository_policy]
 
     @staticmethod
     def validate(args: InferenceLambdaArgs) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from .audio import AudioError
 from .core import Classification, check_scores, elapsed_ms
@@ -100,6 +101,13 @@ class EndpointClassifier:
             raise EndpointError(
                 f"endpoint {self.endpoint_name} failed ({status}): {message}"
             ) from exc
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            if error.get("Code") == "ValidationError":  # e.g. over a serverless endpoint's 4 MB
+                raise AudioError(
+                    f"{name}: the endpoint refused the request ({error.get('Message', '')[:300]})"
+                ) from None
+            raise
         try:
             body = json.loads(response["Body"].read())
             scores = {str(k): float(v) for k, v in body["scores"].items()}

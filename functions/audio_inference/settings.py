@@ -69,6 +69,23 @@ SNAPSTART_EPHEMERAL_STORAGE_MB = 512
 SERVERLESS_MEMORY_MB = (1024, 6144)  # SageMaker Serverless, in steps of 1024
 SERVERLESS_MAX_CONCURRENCY = (1, 200)
 ENDPOINT_RESPONSE_SECONDS = 60  # a SageMaker container must answer /invocations within this
+# "The maximum request and response payload size for serverless invocations is 4 MB"
+# (serverless-endpoints-invoke.html); read as 4,000,000 bytes, the smaller reading.
+SERVERLESS_PAYLOAD_BYTES = 4_000_000
+# A function URL's binary body reaches Lambda base64-encoded inside the event, and the event
+# must fit the 6 MB invoke payload: 4/3 x body + headers and request context (64 KiB allowed).
+HTTP_MAX_BODY_BYTES = (MAX_PAYLOAD_BYTES - 64 * 1024) * 3 // 4
+
+
+def max_object_bytes(variant: str, configured: int, serverless: bool) -> int:
+    """The largest upload ``variant`` can take: the configured limit, capped by what its
+    entry can carry (a function URL's base64 event; a serverless endpoint's 4 MB)."""
+    if variant == HTTP:
+        return min(configured, HTTP_MAX_BODY_BYTES)
+    if variant == SAGEMAKER and serverless:
+        return min(configured, SERVERLESS_PAYLOAD_BYTES)
+    return configured
+
 
 ARCHITECTURES: tuple[str, ...] = ("x86_64", "arm64")
 

@@ -135,3 +135,22 @@ def test_autoscaling_settings_that_cannot_work_are_refused(run_stack, settings, 
     } | settings
     with pytest.raises(StackConfigError, match=message):
         run_stack(**config)
+
+
+def test_uploads_are_capped_at_what_each_entry_carries(run_stack):
+    from audio_inference.settings import HTTP_MAX_BODY_BYTES, SERVERLESS_PAYLOAD_BYTES
+
+    run = run_stack(variants=["http", "sagemaker"], sagemakerServerlessMemoryMb=2048)
+    env = {
+        name: run.mocks.one(FN, f"{name}-fn")["environment"]["variables"]["MAX_OBJECT_BYTES"]
+        for name in ("http", "sagemaker-proxy")
+    }
+    assert env == {
+        "http": str(HTTP_MAX_BODY_BYTES),
+        "sagemaker-proxy": str(SERVERLESS_PAYLOAD_BYTES),
+    }
+
+
+def test_the_container_function_waits_for_its_repository_pull_grant(run_stack):
+    run = run_stack(variants=["container"])
+    assert "container-repo-policy" in run.dependencies["container-fn"]

@@ -390,3 +390,18 @@ def test_http_entry_signs_requests_and_times_request_to_response(moto_server, mo
         a.startswith("AWS4-HMAC-SHA256 Credential=") and "/us-east-1/lambda/aws4_request" in a
         for a in plat.signatures
     )
+
+
+def test_http_entry_refuses_samples_over_the_function_url_body_limit(tmp_path, model_dir):
+    from audio_inference.settings import HTTP_MAX_BODY_BYTES
+
+    from tests.helpers import tone, wav_bytes
+
+    big = wav_bytes(tone(160.0, 16_000))  # 5.1 MB of PCM: under 6 MB, over the URL's limit
+    assert len(big) > HTTP_MAX_BODY_BYTES
+    (tmp_path / "big.wav").write_bytes(big)
+    (tmp_path / "manifest.csv").write_text("file,label\nbig.wav,a\n")
+    run = AwsRun.__new__(AwsRun)  # the check runs before anything is sent or any client made
+    run.work = workload(tmp_path, model_dir, variants=["http"])
+    with pytest.raises(KitError, match=r"big.wav is over a function URL's 4,669,440-byte body"):
+        run.send("http")

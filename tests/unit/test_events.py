@@ -168,3 +168,45 @@ def test_upload_prefixes():
     assert upload_prefix("snapstart") == "incoming/snapstart/"
     with pytest.raises(ValueError, match="unknown variant"):
         upload_prefix("gpu")
+
+
+def test_a_function_url_body_at_the_limit_fits_lambdas_event_and_one_above_does_not():
+    import json
+
+    from audio_inference.settings import HTTP_MAX_BODY_BYTES, MAX_PAYLOAD_BYTES
+
+    from kit.measure.local.function_url import FunctionUrl
+
+    signed = {  # what a SigV4-signed caller sends (sizes as AWS's)
+        "Content-Type": "audio/wav",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=" + "A" * 200 + ", Signature=" + "f" * 64,
+        "X-Amz-Date": "20261202T120000Z",
+        "X-Amz-Security-Token": "T" * 1200,
+        "X-Amz-Content-Sha256": "0" * 64,
+    }
+    url = FunctionUrl.__new__(FunctionUrl)  # only its event shape: no emulator, no server
+    url.host = "abcdefghijklmnopqrstuvwxyz123456.lambda-url.us-east-1.on.aws"
+
+    def size(n: int) -> int:
+        return len(json.dumps(url.event("POST", "/", signed, b"\0" * n)))
+
+    assert size(HTTP_MAX_BODY_BYTES) <= MAX_PAYLOAD_BYTES  # the handler's limit is reachable
+    assert size(int(4.5 * 2**20)) > MAX_PAYLOAD_BYTES  # 4.5 MiB of audio never reaches it
+    assert 4.4 * 2**20 < HTTP_MAX_BODY_BYTES < 4.5 * 2**20
+
+
+def test_each_entry_caps_uploads_at_what_it_can_carry():
+    from audio_inference.settings import (
+        HTTP,
+        HTTP_MAX_BODY_BYTES,
+        MAX_PAYLOAD_BYTES,
+        SAGEMAKER,
+        SERVERLESS_PAYLOAD_BYTES,
+        STANDARD,
+        max_object_bytes,
+    )
+
+    assert max_object_bytes(HTTP, MAX_PAYLOAD_BYTES, False) == HTTP_MAX_BODY_BYTES
+    assert max_object_bytes(SAGEMAKER, MAX_PAYLOAD_BYTES, True) == SERVERLESS_PAYLOAD_BYTES
+    assert max_object_bytes(SAGEMAKER, MAX_PAYLOAD_BYTES, False) == MAX_PAYLOAD_BYTES
+    assert max_object_bytes(STANDARD, 2_000_000, False) == 2_000_000

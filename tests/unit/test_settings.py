@@ -106,3 +106,26 @@ def test_the_serving_app_refuses_a_bad_setting_in_one_line(model_dir):
     )
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0, done.stderr
     assert "MAX_AUDIO_SECONDS='nan' is not finite" in done.stderr
+
+
+def test_an_endpoint_refusing_the_payload_is_an_error_item_not_a_retry():
+    import boto3
+    from audio_inference.audio import AudioError
+    from audio_inference.endpoint import EndpointClassifier
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "sagemaker-runtime",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "invoke_endpoint",
+            service_error_code="ValidationError",
+            service_message="Request payload size is too large",
+            http_status_code=400,
+        )
+        with pytest.raises(AudioError, match="big.wav: the endpoint refused the request"):
+            EndpointClassifier(client, "ep").classify(b"RIFF", "big.wav")

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from audio_inference.settings import (
     SERVERLESS_MEMORY_MB,
+    SERVERLESS_PAYLOAD_BYTES,
 )
 
 from kit.decide.cost.model import Pricing
@@ -35,7 +36,7 @@ MEMORY_GRID_MB = (128, 256, 512, 768, 1024, 1536, 1769, 2048, 3008, 4096, 5120, 
 SERVERLESS_CONCURRENCY = (1, 2, 5, 10, 20, 50, 100, 200)
 LEVELS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 """Traffic levels searched, as multiples of the user's demand."""
-SERVERLESS_PAYLOAD_BYTES = 4 * 1024 * 1024  # serverless-endpoints-invoke.html
+
 NOT_DEPLOYABLE = {"managed": "this kit does not deploy Lambda Managed Instances yet"}
 
 

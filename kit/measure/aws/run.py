@@ -15,6 +15,7 @@ from typing import Any
 
 from audio_inference.settings import (
     HTTP,
+    HTTP_MAX_BODY_BYTES,
     SAGEMAKER,
     SNAPSTART,
     TABLE_HASH_KEY,
@@ -120,6 +121,18 @@ class AwsRun:
         from model_build.samples import read_manifest
 
         manifest = read_manifest(self.work.samples_dir)
+        if variant == HTTP:
+            too_big = [
+                n
+                for n in sorted(manifest)
+                if (self.work.samples_dir / n).stat().st_size > HTTP_MAX_BODY_BYTES
+            ]
+            if too_big:
+                raise KitError(
+                    f"{too_big[0]} is over a function URL's {HTTP_MAX_BODY_BYTES:,}-byte body "
+                    "limit (Lambda base64-encodes the body into its 6 MB event): use shorter "
+                    "samples for --entry http"
+                )
         rng = random.Random(self.work.seed)
         order = [rng.choice(sorted(manifest)) for _ in range(self.work.requests)]
         cold = self.work.cold_points()

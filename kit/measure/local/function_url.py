@@ -85,7 +85,15 @@ class FunctionUrl:
         self, method: str, path: str, headers: Any, body: bytes
     ) -> tuple[int, bytes, dict[str, str]]:
         """One synchronous invocation; return (status, body, headers) for the caller."""
-        attempt = self.emulator.invoke(self.event(method, path, headers, body), retries=False)[-1]
+        event = self.event(method, path, headers, body)
+        if len(json.dumps(event)) > MAX_PAYLOAD_BYTES:  # Lambda refuses it before the handler
+            message = f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation"
+            return (
+                413,
+                json.dumps({"Message": message}).encode(),
+                {"content-type": "application/json"},
+            )
+        attempt = self.emulator.invoke(event, retries=False)[-1]
         response = attempt.get("response")
         if attempt.get("error") or not isinstance(response, dict):
             return 502, b'{"Message":"Internal Server Error"}', {"content-type": "application/json"}
