@@ -27,6 +27,31 @@ def relative_to_cwd(path: Path) -> str:
     return os.path.relpath(path)
 
 
+MODEL_CONTEXTS = ROOT / "build" / "image-model"
+
+
+def model_context(model_dir: Path) -> tuple[Path, str]:
+    """A build context holding only model.onnx and model.json, in a folder named by the
+    model's hash; returns (folder, sha256).
+
+    pulumi-docker-build hashes a named context with the *main* context's .dockerignore
+    (provider/internal/context.go), whose ``*`` leaves the model out of the hash, so a new
+    model alone would never rebuild the image. A folder per hash makes the model an input
+    (the path changes with it), and BuildKit is sent two files, not the whole build/ folder.
+    """
+    import hashlib
+    import shutil
+
+    data = (model_dir / "model.onnx").read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    folder = MODEL_CONTEXTS / digest[:16]
+    if not (folder / "model.json").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "model.onnx").write_bytes(data)
+        shutil.copyfile(model_dir / "model.json", folder / "model.json")
+    return folder, digest
+
+
 def push_image(
     name: str,
     repository: aws.ecr.Repository,
@@ -34,6 +59,7 @@ def push_image(
     architecture: str = DEFAULT_ARCHITECTURE,
     named_contexts: dict[str, Path] | None = None,
     opts: pulumi.ResourceOptions | None = None,
+    build_args: dict[str, str] | None = None,
 ) -> tuple[docker_build.Image, pulumi.Output[str]]:
     """Build ``dockerfile`` from the project root and push it; return (image, ``repo@sha256:...``).
 
@@ -56,6 +82,7 @@ def push_image(
         context=context,
         dockerfile={"location": relative_to_cwd(dockerfile)},
         platforms=[PLATFORMS[architecture]],
+        build_args=build_args,
         push=False,
         exports=[{"registry": {"oci_media_types": False, "push": True}}],
         tags=[pulumi.Output.concat(repository.repository_url, ":latest")],

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 from audio_inference.settings import CONTAINER
 
-from ._images import push_image
+from ._images import model_context, push_image
 from ._packaging import ROOT
 from .inference_lambda import TYPE_PREFIX, InferenceLambda, InferenceLambdaArgs
 
@@ -79,13 +79,15 @@ class ContainerLambda(InferenceLambda):
             ),
             opts=child,
         )
+        model, sha256 = model_context(args.model_dir)
         _, image_uri = push_image(
             f"{name}-image",
             repository,
             DOCKERFILE,
             args.architecture,
-            named_contexts={"model": args.model_dir},
+            named_contexts={"model": model},
             opts=child,
+            build_args={"MODEL_SHA256": sha256},
         )
         self.image_uri = image_uri
         return {"package_type": "Image", "image_uri": image_uri}

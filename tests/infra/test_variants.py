@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +155,20 @@ def test_uploads_are_capped_at_what_each_entry_carries(run_stack):
 def test_the_container_function_waits_for_its_repository_pull_grant(run_stack):
     run = run_stack(variants=["container"])
     assert "container-repo-policy" in run.dependencies["container-fn"]
+
+
+def test_a_new_model_is_a_new_container_image_input(run_stack, tmp_path):
+    """The image's inputs change with the model (pulumi-docker-build leaves files the main
+    context's .dockerignore excludes out of a named context's hash)."""
+    from tests.helpers.onnx_graphs import unstable_model
+
+    first = run_stack(variants=["container"])
+    other = unstable_model(tmp_path / "other")
+    second = run_stack(variants=["container"], modelPath=str(other / "model.onnx"))
+    images = [r.mocks.one("docker-build:index:Image", "container-image") for r in (first, second)]
+    contexts = [i["context"]["named"]["model"]["location"] for i in images]
+    hashes = [i["buildArgs"]["MODEL_SHA256"] for i in images]
+    assert contexts[0] != contexts[1] and hashes[0] != hashes[1]
+    folder = Path(contexts[1])
+    assert sorted(p.name for p in folder.iterdir()) == ["model.json", "model.onnx"]  # 2 files
+    assert (folder / "model.onnx").read_bytes() == (other / "model.onnx").read_bytes()
