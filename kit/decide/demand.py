@@ -22,7 +22,8 @@ import numpy as np
 from kit.errors import KitError
 
 from .simulate.options import MAX_RPM, MIN_RPM
-from .simulate.traffic import Traffic, load_trace
+from .simulate.replay import load_trace
+from .simulate.traffic import Traffic
 
 WEEK_S = 7 * 86400.0
 

@@ -11,8 +11,9 @@ from kit.decide.simulate import kernels as k
 from kit.decide.simulate.engine import Options, Tally, monthly_cost, simulate
 from kit.decide.simulate.levels import simulate_levels
 from kit.decide.simulate.platform import PlatformError, PlatformParams
+from kit.decide.simulate.replay import load_trace
 from kit.decide.simulate.service import Service
-from kit.decide.simulate.traffic import TrafficError, load_trace, make
+from kit.decide.simulate.traffic import TrafficError, make
 from kit.results import Kind
 from tests.helpers import run_cli
 from tests.helpers.seed import SEED, seed_model
@@ -329,3 +330,53 @@ def test_serverless_cold_starts_and_its_concurrency_limit() -> None:
     t = tallies["sagemaker"]
     assert t.queued / t.requests > 0.3  # throttled calls, retried a minute later
     assert t.percentile(99) > 60_000
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notobj.json", b"[1, 2]", "item 0: not an object with an @timestamp field"),
+        ("nots.json", b'[{"a": 1}]', "item 0: not an object with an @timestamp field"),
+        ("bad.json", b'[{"@timestamp":', "not valid JSON"),
+        ("deep.json", b"[" * 100_000, "nested too deeply"),
+        ("nan.csv", b"timestamp\nnan\n5\n", "line 2: 'nan' is not a time between 1970 and 2100"),
+        ("inf.csv", b"timestamp\n-inf\n5\n", "line 2: '-inf' is not a time"),
+        ("huge.csv", b"timestamp\n1e300\n5\n", "line 2: '1e300' is not a time"),
+        ("short.csv", b"a,timestamp\n1\n", "line 2: has 1 fields, the time is field 2"),
+        ("long.csv", b"timestamp\n" + b"x" * 200_000 + b"\n", "line 2: longer than 100,000"),
+        (
+            "dates.log",
+            b"b1 bk [99/Foo/2026:00:00:00 +0000] 1.2.3.4 - R REST.PUT.OBJECT k\n",
+            "line 1: [99/Foo",
+        ),
+        (
+            "dense.csv",
+            b"timestamp\n" + b"".join(b"1700000000.%07d\n" % i for i in range(20_000)),
+            "over the 100,000",
+        ),
+        ("bad.gz", b"\x1f\x8bnot gzip at all", "not a readable gzip file"),
+    ],
+)
+def test_a_trace_that_cannot_be_replayed_is_refused_with_file_and_line(
+    tmp_path, name, content, message
+):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(TrafficError) as err:
+        load_trace(path, np.random.default_rng(0))
+    assert message in str(err.value) and name in str(err.value)
+
+
+@pytest.mark.parametrize("encode", ["gzip", "utf-16", "latin-1"])
+def test_compressed_and_non_utf8_traces_are_read(tmp_path, encode):
+    import gzip
+
+    text = "timestamp,who\n2026-01-01T00:00:00Z,J\u00fcrgen\n2026-01-01T00:01:00Z,b\n"
+    data = {
+        "gzip": lambda: gzip.compress(text.encode()),
+        "utf-16": lambda: text.encode("utf-16"),
+        "latin-1": lambda: text.encode("latin-1"),
+    }[encode]()
+    path = tmp_path / "trace.csv"
+    path.write_bytes(data)
+    assert list(load_trace(path, np.random.default_rng(0)).timestamps) == [0.0, 60.0]

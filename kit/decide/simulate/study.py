@@ -19,8 +19,9 @@ from .engine import Options
 from .levels import simulate_levels
 from .options import SimulateOptions
 from .platform import PlatformParams
+from .replay import load_trace
 from .service import Service, ServiceError, from_costs, from_results, managed_instances
-from .traffic import Traffic, load_trace, make
+from .traffic import Traffic, make
 
 Progress = Callable[[str, float, float], None]
 

@@ -13,18 +13,13 @@ Shapes (the rate given is the month's average, so shapes compare at equal volume
   starts on a Monday at 00:00;
 - ``bursty``: all traffic in ``on_s``-second bursts separated by ``off_s`` seconds;
 - ``replay``: timestamps from a CSV, an S3 server access log or a CloudWatch Logs
-  Insights export (see ``load_trace``).
+  Insights export (``replay.load_trace``).
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
@@ -166,115 +161,3 @@ def _drop_empty(t: Traffic) -> Traffic:
     t.edges = np.append(t.edges[:-1][keep], t.edges[-1])
     t.rates = t.rates[keep]
     return t
-
-
-# --- replay -----------------------------------------------------------------
-
-_S3_LOG = re.compile(r"^\S+ \S+ \[([^\]]+)\] \S+ \S+ \S+ (\S+) ")
-_UPLOADS = {"REST.PUT.OBJECT", "REST.POST.UPLOAD", "REST.COPY.OBJECT"}
-_TIME_COLUMNS = ("@timestamp", "timestamp", "time", "datetime", "date", "eventtime")
-
-
-def _parse_time(text: str, where: str) -> float:
-    """Epoch seconds from ISO 8601, 'YYYY-MM-DD HH:MM:SS.fff', or epoch seconds / ms."""
-    text = text.strip().strip('"')
-    try:
-        value = float(text)
-        return value / 1000.0 if value > 1e11 else value
-    except ValueError:
-        pass
-    try:
-        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise TrafficError(
-            f"{where}: {text!r} is not a timestamp (use ISO 8601, "
-            "'YYYY-MM-DD HH:MM:SS' or epoch seconds)"
-        ) from None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=UTC)
-    return stamp.timestamp()
-
-
-def _s3_log(path: Path) -> tuple[list[float], int]:
-    """Upload times from an S3 server access log (PUT, POST upload, COPY), spread within their second."""
-    cache: dict[str, float] = {}
-    out: list[float] = []
-    skipped = 0
-    with path.open(errors="replace") as f:
-        for line in f:
-            m = _S3_LOG.match(line)
-            if not m:
-                skipped += 1
-                continue
-            if m.group(2) not in _UPLOADS:
-                continue
-            stamp = m.group(1)
-            if stamp not in cache:
-                cache[stamp] = datetime.strptime(stamp, "%d/%b/%Y:%H:%M:%S %z").timestamp()
-            out.append(cache[stamp])
-    return out, skipped
-
-
-def _csv(path: Path) -> list[float]:
-    """Timestamps from a CSV: a column named like a time (``@timestamp`` for Logs Insights), or the first."""
-    out: list[float] = []
-    with path.open(newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            return out
-        names = [h.strip().lower() for h in header]
-        column = next((names.index(c) for c in _TIME_COLUMNS if c in names), None)
-        if column is None:  # no header: the first column holds the times
-            column = 0
-            out.append(_parse_time(header[0], f"{path} line 1"))
-        for n, row in enumerate(reader, start=2):
-            if row:
-                out.append(_parse_time(row[column], f"{path} line {n}"))
-    return out
-
-
-def load_trace(path: Path, rng: np.random.Generator) -> Traffic:
-    """A replayable trace from a file; the kind is recognised from its content.
-
-    - S3 server access log: uploads (PUT, POST multipart completion, COPY) are the requests;
-      the log has one-second resolution, so requests within a second are spread evenly at random.
-    - CloudWatch Logs Insights export: CSV with an ``@timestamp`` column, or the JSON export
-      (a list of objects with ``@timestamp``).
-    - CSV: a column named timestamp/time/date, or timestamps in the first column.
-    """
-    path = Path(path)
-    try:
-        head = path.open(errors="replace").read(4096)
-    except OSError as exc:
-        raise TrafficError(f"--replay {path}: cannot read it ({exc.strerror})") from None
-    if head.lstrip().startswith("["):
-        rows = json.loads(path.read_text())
-        times = [_parse_time(str(r["@timestamp"]), f"{path} item {i}") for i, r in enumerate(rows)]
-        kind = "CloudWatch Logs Insights JSON"
-    elif _S3_LOG.match(head):
-        times, skipped = _s3_log(path)
-        kind = "S3 access log" + (f", {skipped} unparsed lines skipped" if skipped else "")
-        stamps = np.asarray(times)
-        times = list(stamps + rng.random(stamps.size))
-    else:
-        times = _csv(path)
-        kind = "CSV"
-    if len(times) < 2:
-        raise TrafficError(
-            f"--replay {path}: found {len(times)} request timestamps ({kind}); a trace needs at "
-            "least two (an S3 access log counts REST.PUT.OBJECT lines)"
-        )
-    stamps = np.sort(np.asarray(times, dtype=np.float64))
-    stamps -= stamps[0]
-    span = max(float(stamps[-1]), 1.0)
-    rpm = stamps.size / span * 60
-    return Traffic(
-        "replay",
-        rpm,
-        span,
-        np.array([0.0, span]),
-        np.array([stamps.size / span]),
-        timestamps=stamps,
-        source=f"{path.name} ({kind}, {stamps.size:,} requests over {span / 86400:,.2f} days)",
-    )
