@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -380,3 +381,51 @@ def test_compressed_and_non_utf8_traces_are_read(tmp_path, encode):
     path = tmp_path / "trace.csv"
     path.write_bytes(data)
     assert list(load_trace(path, np.random.default_rng(0)).timestamps) == [0.0, 60.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1]", 'expected {"parameters"'),
+        ('{"parameters": null}', 'expected {"parameters"'),
+        ('{"parameters": {"lambda_idle_lifetime_s": "long"}}', "must be a number from 1"),
+        ('{"parameters": {"lambda_idle_lifetime_s": {"value": -5}}}', "must be a number from 1"),
+        ('{"parameters": {"lambda_scale_envs_per_10s": 0}}', "must be a number from 1"),
+        ('{"parameters": {"lambda_account_concurrency": NaN}}', "must be a number from 1"),
+        ('{"parameters": {"lambda_idle_lifetime_s": {"range": "wide"}}}', "range must be"),
+        ('{"parameters": {"sagemaker_instance_vcpus": {"value": {"ml.x": 0}}}}', "vCPUs"),
+        ('{"parameters": {"nope": 1}}', "unknown parameter"),
+    ],
+)
+def test_platform_overrides_are_checked_like_the_shipped_file(tmp_path, text, message):
+    from kit.decide.simulate.platform import PlatformError, PlatformParams
+
+    path = tmp_path / "platform.json"
+    path.write_text(text)
+    with pytest.raises(PlatformError, match=re.escape(message)):
+        PlatformParams.load(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1]", 'expected {"prices"'),
+        ('{"prices": null}', 'expected {"prices"'),
+        ('{"prices": {"lambda_request": -1}}', "must be a finite price of 0 or more"),
+        ('{"prices": {"lambda_request": "nan"}}', "must be a finite price"),
+        ('{"prices": {"lambda_request": NaN}}', "must be a finite price"),
+        (
+            '{"prices": {"sagemaker_instance_hour": {"instances": {"ml.t2.medium": -1}}}}',
+            "must be a finite price",
+        ),
+        ('{"prices": {"sagemaker_instance_hour": 3}}', "is not a single price"),
+        ('{"hours_per_month": 0}', "hours per month must be a number from 1 to 744"),
+    ],
+)
+def test_price_overrides_are_checked_like_the_shipped_file(tmp_path, text, message):
+    from kit.decide.cost import CostInputError, Pricing
+
+    path = tmp_path / "prices.json"
+    path.write_text(text)
+    with pytest.raises(CostInputError, match=re.escape(message)):
+        Pricing.load(path)

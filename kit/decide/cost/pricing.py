@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kit.errors import KitError
 
@@ -28,20 +29,27 @@ class Pricing:
         """Read pricing.json, merge an override file (same shape, only changed keys)."""
         data = json.loads(PRICING_FILE.read_text())
         if overrides is not None:
+            where = f"--prices {overrides}"
             try:
-                extra = json.loads(Path(overrides).read_text())
-            except (OSError, json.JSONDecodeError) as exc:
+                extra = json.loads(Path(overrides).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
                 raise CostInputError(
-                    f"--prices {overrides}: cannot read it as JSON ({exc})"
+                    f"{where}: cannot read it as JSON ({str(exc)[:200]})"
                 ) from None
-            for key, value in extra.get("prices", {}).items():
+            prices = extra.get("prices", {}) if isinstance(extra, dict) else None
+            if not isinstance(prices, dict):
+                raise CostInputError(
+                    f'{where}: expected {{"prices": {{"name": price, ...}}}} as in '
+                    "kit/decide/cost/pricing.json"
+                )
+            for key, value in prices.items():
                 if key not in data["prices"]:
                     raise CostInputError(
-                        f"--prices {overrides}: unknown price {key!r}; "
-                        f"known: {', '.join(sorted(data['prices']))}"
+                        f"{where}: unknown price {key!r}; known: {', '.join(sorted(data['prices']))}"
                     )
-                if isinstance(value, dict) and isinstance(data["prices"][key], dict):
-                    merged = dict(data["prices"][key])
+                shipped = data["prices"][key]
+                if isinstance(value, dict):
+                    merged = dict(shipped)
                     for k, v in value.items():
                         merged[k] = (
                             {**merged[k], **v}
@@ -49,13 +57,20 @@ class Pricing:
                             else v
                         )
                     data["prices"][key] = merged
+                elif "price" in shipped:
+                    data["prices"][key] = {**shipped, "price": value}
                 else:
-                    data["prices"][key]["price"] = float(value)
+                    raise CostInputError(
+                        f"{where}: {key} is not a single price; give it in the shape "
+                        "pricing.json has (tiers, instances or offers)"
+                    )
+                check_price(shipped, data["prices"][key], f"{where}: {key}")
             if "hours_per_month" in extra:
-                data["hours_per_month"] = float(extra["hours_per_month"])
-        hours = float(hours_per_month or data.get("hours_per_month", 730))
-        if hours <= 0:
-            raise CostInputError(f"hours per month must be positive, got {hours}")
+                data["hours_per_month"] = extra["hours_per_month"]
+        hours = hours_per_month or data.get("hours_per_month", 730)
+        if not _number(hours) or not 1 <= hours <= 744:
+            raise CostInputError(f"hours per month must be a number from 1 to 744, got {hours!r}")
+        hours = float(hours)
         return cls(data, hours)
 
     def price(self, key: str) -> float:
@@ -99,3 +114,27 @@ class Pricing:
     def seconds_per_month(self) -> float:
         """Seconds in the pricing month."""
         return self.hours_per_month * 3600
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_price(shipped: Any, given: Any, where: str) -> None:
+    """``given`` has ``shipped``'s shape and every price in it is a finite number >= 0."""
+    if isinstance(shipped, dict):
+        if not isinstance(given, dict):
+            raise CostInputError(f"{where}: expected an object as in pricing.json")
+        for k, v in given.items():
+            if k in ("unit", "source", "verified", "note", "date"):
+                continue
+            if k == "up_to_gb_s" and v is None:  # the last tier has no ceiling
+                continue
+            check_price(shipped.get(k, v), v, f"{where}.{k}")
+    elif isinstance(shipped, list):
+        if not isinstance(given, list) or not given:
+            raise CostInputError(f"{where}: expected a list as in pricing.json")
+        for i, v in enumerate(given):
+            check_price(shipped[min(i, len(shipped) - 1)], v, f"{where}[{i}]")
+    elif _number(shipped) and (not _number(given) or given < 0):
+        raise CostInputError(f"{where}: {given!r} must be a finite price of 0 or more")

@@ -63,7 +63,7 @@ def _open_text(path: Path) -> io.TextIOBase:
             encoding = "utf-8-sig"
         except UnicodeDecodeError as exc:  # a character cut at the 4 KB edge is still UTF-8
             encoding = "utf-8-sig" if exc.start >= len(head) - 3 else "latin-1"
-    return io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")  # type: ignore[arg-type]
+    return io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
