@@ -11,7 +11,7 @@ from typing import Any
 from kit.errors import KitError
 
 PLATFORM_FILE = Path(__file__).with_name("platform.json")
-BOUNDS = {  # what an override may set: values beyond these are not a platform, but a typo
+BOUNDS: dict[str, tuple[float, float]] = {  # what an override may set: values beyond these are not a platform, but a typo
     "lambda_idle_lifetime_s": (1, 7 * 86400),
     "lambda_scale_envs_per_10s": (1, 1_000_000),
     "lambda_account_concurrency": (1, 10_000_000),
@@ -118,7 +118,7 @@ def check_parameter(key: str, entry: dict[str, Any], where: str) -> None:
             raise PlatformError(f"{where}: give an EC2 instance type, e.g. c7g.large")
     elif key in BOUNDS:
         low, high = BOUNDS[key]
-        if not _number(value) or not low <= value <= high:
+        if not _number(value) or not low <= float(value) <= high:
             raise PlatformError(f"{where}: {value!r} must be a number from {low:g} to {high:g}")
     span = entry.get("range")
     if span is not None:
