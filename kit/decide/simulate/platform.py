@@ -118,7 +118,7 @@ def check_parameter(key: str, entry: dict[str, Any], where: str) -> None:
             raise PlatformError(f"{where}: give an EC2 instance type, e.g. c7g.large")
     elif key in BOUNDS:
         low, high = BOUNDS[key]
-        if not _number(value) or not low <= float(value) <= high:
+        if not (_number(value) and low <= float(value or 0) <= high):
             raise PlatformError(f"{where}: {value!r} must be a number from {low:g} to {high:g}")
     span = entry.get("range")
     if span is not None:
