@@ -106,13 +106,16 @@ def cmd_check(args: argparse.Namespace) -> None:
     from .check import check_model
 
     labels = [label.strip() for label in args.labels.split(",") if label.strip()]
-    meta = check_model(args.model, labels, args.sample_rate, args.out)
+    meta = check_model(args.model, labels, args.sample_rate, args.out, force=args.force)
     where = (args.out or args.model.parent) / "model.json"
-    console.print(
-        f"{args.model} fits: input {meta['input_name']} [batch, samples] at {meta['sample_rate']} Hz, "
-        f"output {meta['output_name']} over {len(labels)} labels; wrote {where}. "
-        f"Use it with `pulumi config set modelPath {where.parent / 'model.onnx'}`."
+    tried = ", ".join(f"{s:g}" for s in meta["checked"]["run_on_seconds"])
+    text = (
+        f"{args.model} fits: input {meta['input_name']} [batch, samples] at {meta['sample_rate']} "
+        f"Hz, output {meta['output_name']} over {len(labels)} labels (ran on {tried} s clips and a "
+        f"batch of 2); wrote {where}. Use it with "
+        f"`pulumi config set modelPath {where.parent / 'model.onnx'}`."
     )
+    console.print(escape(text), soft_wrap=True)  # names are the model's: never rich markup
 
 
 def cmd_all(args: argparse.Namespace) -> None:
@@ -205,6 +208,11 @@ def parser() -> argparse.ArgumentParser:
     )
     c.add_argument(
         "--out", type=Path, default=None, help="copy model.onnx here and write model.json beside it"
+    )
+    c.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a model.json that records a kit build's parity and accuracy figures",
     )
     c.set_defaults(func=cmd_check)
 

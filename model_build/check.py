@@ -64,9 +64,25 @@ def check_graph(path: Path, labels: list[str]) -> dict[str, Any]:
         raise ContractError(f"{path} does not exist: pass the path of an .onnx file")
     try:
         proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # onnx raises several types for a bad file
+        raise ContractError(f"{path} is not a valid ONNX model ({exc}); export it again") from None
+    external = [
+        t.name for t in proto.graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL
+    ]
+    if external:
+        raise ContractError(
+            f"{path.name} keeps {len(external)} tensors in external data files; the kit loads the "
+            "model from bytes (S3 or the image) and cannot follow them: save it as one file, "
+            "onnx.save(onnx.load(path), 'model.onnx', save_as_external_data=False) (under 2 GB)"
+        )
+    try:
         onnx.checker.check_model(proto)
     except Exception as exc:  # onnx raises several types for a bad file
         raise ContractError(f"{path} is not a valid ONNX model ({exc}); export it again") from None
+    if not proto.graph.output:
+        raise ContractError(
+            f"{path.name} has no outputs; the kit reads one: class probabilities [batch, classes]"
+        )
     initializers = {i.name for i in proto.graph.initializer}
     inputs = [i for i in proto.graph.input if i.name not in initializers]
     if len(inputs) != 1:
@@ -97,6 +113,11 @@ def check_graph(path: Path, labels: list[str]) -> dict[str, Any]:
             "dynamic axes (clips have any length), e.g. torch.onnx.export(..., dynamic_shapes=...)"
         )
     output = proto.graph.output[0]
+    if output.type.tensor_type.elem_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE):
+        kind = onnx.TensorProto.DataType.Name(output.type.tensor_type.elem_type)
+        raise ContractError(
+            f"output {output.name!r} is {kind}; it must be FLOAT class probabilities [batch, classes]"
+        )
     out_dims = _dims(output)
     if len(out_dims) != 2:
         raise ContractError(
@@ -172,9 +193,17 @@ def check_run(
 
 
 def check_model(
-    path: Path, labels: list[str], sample_rate: int, out_dir: Path | None = None
+    path: Path,
+    labels: list[str],
+    sample_rate: int,
+    out_dir: Path | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Check the contract and write model.json (beside the model, or with a copy in ``out_dir``)."""
+    """Check the contract and write model.json (beside the model, or with a copy in ``out_dir``).
+
+    A model.json that records a kit build's provenance (parity with torch, held-out
+    accuracy) is not replaced unless ``force``: it is the only record of those figures.
+    """
     if len(labels) < 2 or len(set(labels)) != len(labels):
         raise ContractError(f"--labels {','.join(labels)!r}: give at least two distinct labels")
     if not 1000 <= sample_rate <= 192_000:
@@ -182,6 +211,17 @@ def check_model(
             f"--sample-rate {sample_rate} is not a plausible audio rate (1-192 kHz)"
         )
     graph = check_graph(path, labels)
+    existing = (out_dir or path.parent) / "model.json"
+    if not force and existing.is_file():
+        try:
+            old = json.loads(existing.read_text())
+        except (OSError, ValueError):
+            old = {}
+        if isinstance(old, dict) and (old.get("parity") or old.get("heldout_accuracy") is not None):
+            raise ContractError(
+                f"{existing} records a kit build's parity and accuracy figures; checking would "
+                "replace them: pass --out DIR for a copy, or --force to replace them"
+            )
     ran = check_run(path, labels, sample_rate, graph)
     data = path.read_bytes()
     target = path

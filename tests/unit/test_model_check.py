@@ -85,3 +85,81 @@ def test_a_model_that_fails_on_awkward_lengths_is_refused_naming_them(tmp_path):
     assert "fails on a [1," in message and "must frame the clip itself" in message
     assert ", ".join(map(str, lengths)) in message
     assert not (tmp_path / "model.json").exists()
+
+
+def _saved(model, path):
+    import onnx
+
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+def test_graphs_without_a_float_output_are_refused_by_reason(tmp_path):
+    from onnx import helper
+
+    wave = helper.make_tensor_value_info("wave", TensorProto.FLOAT, ["batch", "samples"])
+    opset = [helper.make_opsetid("", 18)]
+    no_outputs = helper.make_model(
+        helper.make_graph([helper.make_node("Identity", ["wave"], ["y"])], "g", [wave], []),
+        opset_imports=opset,
+    )
+    text = helper.make_tensor_value_info("probs", TensorProto.STRING, ["batch", 2])
+    strings = helper.make_model(
+        helper.make_graph(
+            [helper.make_node("Cast", ["wave"], ["probs"], to=TensorProto.STRING)],
+            "g",
+            [wave],
+            [text],
+        ),
+        opset_imports=opset,
+    )
+    for model, message in (
+        (no_outputs, "has no outputs"),
+        (strings, "is STRING; it must be FLOAT"),
+    ):
+        folder = tmp_path / message.split()[1]
+        folder.mkdir()
+        with pytest.raises(ContractError, match=message):
+            check_model(_saved(model, folder / "model.onnx"), ["a", "b"], 16000)
+
+
+def test_external_data_is_refused_for_what_it_is(tmp_path):
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(graph_model(tmp_path / "one.onnx")))
+    for i, t in enumerate(model.graph.initializer):  # raw bytes: what external data holds
+        model.graph.initializer[i].CopyFrom(
+            numpy_helper.from_array(numpy_helper.to_array(t), t.name)
+        )
+    path = tmp_path / "model.onnx"
+    onnx.save(model, str(path), save_as_external_data=True, location="w.bin", size_threshold=0)
+    with pytest.raises(
+        ContractError, match="external data files; the kit loads the model from bytes"
+    ):
+        check_model(path, ["a", "b", "c"], 16000)
+
+
+def test_names_are_printed_as_text_never_as_markup(tmp_path):
+    import onnx
+
+    model = onnx.load(str(graph_model(tmp_path / "model.onnx")))
+    model.graph.output[0].name = "[/bold]"
+    for node in model.graph.node:
+        node.output[:] = ["[/bold]" if o == "probs" else o for o in node.output]
+    _saved(model, tmp_path / "model.onnx")
+    done = run_cli("model_build", "check", str(tmp_path / "model.onnx"), "--labels", "a,b,c")
+    assert done.returncode == 0, done.stderr
+    said = done.stdout + done.stderr
+    assert "output [/bold] over 3 labels" in said and "[batch, samples]" in said
+
+
+def test_a_kit_builds_provenance_is_not_overwritten_unless_asked(tmp_path, model_dir, tiny_build):
+    shutil.copy(model_dir / "model.onnx", tmp_path / "model.onnx")
+    shutil.copy(model_dir / "model.json", tmp_path / "model.json")
+    with pytest.raises(ContractError, match="records a kit build's parity and accuracy figures"):
+        check_model(tmp_path / "model.onnx", tiny_build["labels"], 16000)
+    assert json.loads((tmp_path / "model.json").read_text())["parity"]  # still there
+    check_model(tmp_path / "model.onnx", tiny_build["labels"], 16000, force=True)
+    assert json.loads((tmp_path / "model.json").read_text())["heldout_accuracy"] is None

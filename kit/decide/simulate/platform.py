@@ -11,7 +11,9 @@ from typing import Any
 from kit.errors import KitError
 
 PLATFORM_FILE = Path(__file__).with_name("platform.json")
-BOUNDS: dict[str, tuple[float, float]] = {  # what an override may set: values beyond these are not a platform, but a typo
+BOUNDS: dict[
+    str, tuple[float, float]
+] = {  # what an override may set: values beyond these are not a platform, but a typo
     "lambda_idle_lifetime_s": (1, 7 * 86400),
     "lambda_scale_envs_per_10s": (1, 1_000_000),
     "lambda_account_concurrency": (1, 10_000_000),
