@@ -242,7 +242,7 @@ def _sensitivity(cost: dict) -> str:
 def _assumptions(doc: Results, cost: dict, sim: dict) -> list[str]:
     notes = [
         f"Prices: {cost['region']}, on-demand, catalogue dated {cost['pricing_effective_date']} "
-        "(`bench/cost/pricing.json`; SageMaker instance prices are from secondary sources). "
+        "(`kit/decide/cost/pricing.json`; SageMaker instance prices are from secondary sources). "
         f"A month is {cost['hours_per_month']:.0f} hours.",
         "Traffic is simulated (section above): each variant's measured warm durations, cold-start "
         "times and endpoint service times are drawn per request; environments start cold and "
@@ -305,20 +305,34 @@ def write_report(
     ``traffic`` holds the simulation options (``kit simulate``'s traffic and platform
     flags); by default a Poisson sweep over ``DEFAULT_LEVELS``.
     """
-    import markdown
-
     from kit.decide.recommend.space import Target
     from kit.decide.recommend.study import recommend
     from kit.render.recommend import plot_frontier
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    ranked = doc.without(doc.untrusted())  # an emulation artefact never picks the winner
+    if not any(r.status in ("ok", "error") and r.duration_ms for r in ranked.invocations):
+        why = (
+            "no variant this report may rank completed an invocation (every upload failed, or "
+            "the consistency check flagged every variant): nothing was measured to decide from; "
+            "see the run's checks and fix what failed"
+        )
+        body = [
+            f"# Serverless audio inference: {doc.target} run of {doc.created_at}",
+            "## Recommendation",
+            f"No recommendation: {why}.",
+            "## Run configuration",
+            _config_rows(doc),
+            "## Latency",
+            latency_markdown(doc),
+        ]
+        return _write_pages(body, out_dir)
     found = recommend(
         doc, demand or default_demand(), target or Target(), prices=prices, out=out_dir
     )
     results.write_json(found, out_dir / "recommend.json")
     plot_frontier(found, out_dir / "frontier.png")
     options = traffic or SimulateOptions(prices_file=prices)
-    ranked = doc.without(doc.untrusted())  # an emulation artefact never picks the winner
     # one entry at a time: the synchronous http variant is not ranked against the uploads
     uploads = [v for v, setup in ranked.variants.items() if setup.entry == "s3"]
     ranked = ranked.without([v for v in ranked.variants if v not in uploads])
@@ -373,6 +387,13 @@ def write_report(
         "## Assumptions and limits",
         *[f"- {n}" for n in _assumptions(doc, cost, sim)],
     ]
+    return _write_pages(body, out_dir)
+
+
+def _write_pages(body: list[str], out_dir: Path) -> tuple[Path, Path]:
+    """report.md, and report.html with the images inlined."""
+    import markdown
+
     text = "\n\n".join(body) + "\n"
     md_path = out_dir / "report.md"
     md_path.write_text(text)

@@ -172,3 +172,24 @@ def test_every_field_is_documented():
         if f"`{f.alias or name}`" not in page
     ]
     assert missing == []
+
+
+def test_a_run_where_every_upload_failed_still_gets_a_report_saying_why(tmp_path):
+    from kit.results import Invocation
+
+    failed = [
+        Invocation(variant="standard", object=f"s3://b/{i}", index=i, sample="x.wav",
+                   status="failed", error="environment crashed")
+        for i in range(3)
+    ]  # fmt: skip
+    broken = results.build(
+        target="local",
+        model=doc({"standard": setup()}, {"standard": [10.0]}).model,
+        variants={"standard": setup()},
+        records=failed,
+        cpu=results.CpuEmulation(mechanism="none"),
+    )
+    done = run_cli("kit", "report", str(results.write(broken, tmp_path / "r.json")))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "report.md").read_text()
+    assert "No recommendation: no variant this report may rank completed an invocation" in text
