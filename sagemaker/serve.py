@@ -32,6 +32,7 @@ from audio_inference.core import LocalClassifier
 from audio_inference.endpoint import decode_name
 from audio_inference.model import OnnxModel, available_cpus
 from audio_inference.settings import (
+    AUDIO_CONTENT_TYPES,
     DEFAULT_MAX_AUDIO_SECONDS,
     ENV_MAX_AUDIO_SECONDS,
     ENV_MODEL_DIR,
@@ -45,13 +46,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-CONTENT_TYPES = {
-    "audio/wav",
-    "audio/x-wav",
-    "audio/wave",
-    "audio/vnd.wave",
-    "application/octet-stream",
-}
+CONTENT_TYPES = AUDIO_CONTENT_TYPES
 ENV_THREADS = "MODEL_THREADS"
 ENV_INLINE_MAX_MS = "INLINE_MAX_MS"
 ENV_READ_TIMEOUT = "REQUEST_READ_TIMEOUT_SECONDS"
@@ -68,7 +63,7 @@ logger = logging.getLogger("sagemaker.serve")
 
 async def _classify(request: Request, classifier: LocalClassifier) -> tuple[int, dict]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in CONTENT_TYPES:
+    if content_type and content_type not in CONTENT_TYPES:
         return 415, {
             "error": f"content type {content_type or '(none)'} is not supported: "
             "send audio/wav or application/octet-stream"

@@ -11,6 +11,7 @@ so it can be stored as an error result.
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import soundfile
@@ -35,7 +36,10 @@ class AudioError(ValueError):
 
 
 def _open_error(name: str, exc: Exception) -> AudioError:
-    return AudioError(f"{name}: not a readable WAV file ({exc}); upload a PCM or float WAV file")
+    # libsndfile names the file it was given, here an in-memory buffer's repr with its address:
+    # the same upload must give the same error text every time
+    reason = re.sub(r"<_io\.BytesIO object at 0x[0-9a-fA-F]+>", "the upload", str(exc))
+    return AudioError(f"{name}: not a readable WAV file ({reason}); upload a PCM or float WAV file")
 
 
 def _too_long(name: str, max_seconds: float) -> AudioError:

@@ -35,11 +35,11 @@ class EndpointError(RuntimeError):
 def encode_name(name: str) -> str:
     """The object's name as a CustomAttributes value (visible ASCII, at most 1024 characters)."""
     encoded = quote(name, safe="/:@")
-    return (
-        encoded
-        if len(encoded) <= CUSTOM_ATTRIBUTES_MAX
-        else encoded[: CUSTOM_ATTRIBUTES_MAX - 3] + "..."
-    )
+    if len(encoded) <= CUSTOM_ATTRIBUTES_MAX:
+        return encoded
+    cut = encoded[: CUSTOM_ATTRIBUTES_MAX - 3]
+    escape = cut.rfind("%", len(cut) - 2)  # never end inside a %XX escape
+    return (cut[:escape] if escape >= 0 else cut) + "..."
 
 
 def decode_name(header: str | None) -> str | None:
@@ -97,6 +97,11 @@ class EndpointClassifier:
             with contextlib.suppress(ValueError, AttributeError):
                 message = json.loads(message).get("error", message)
             if 400 <= int(status) < 500:
+                # the container knew the name from the header, which may be shortened:
+                # the error item names the whole object
+                sent = decode_name(encode_name(name)) or ""
+                if sent != name and message.startswith(sent):
+                    message = name + message[len(sent) :]
                 raise AudioError(message) from None
             raise EndpointError(
                 f"endpoint {self.endpoint_name} failed ({status}): {message}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from .audio import AudioError, over_limit
 from .core import Classifier
 from .endpoint import EndpointError
 from .events import S3Object, parse_event
-from .settings import TABLE_HASH_KEY, TABLE_RANGE_KEY
+from .settings import AUDIO_CONTENT_TYPES, TABLE_HASH_KEY, TABLE_RANGE_KEY
 from .storage import FailureQueue, PredictionStore, S3Reader
 
 logger = logging.getLogger("audio_inference")
@@ -136,14 +137,35 @@ class Pipeline:
         """
         request_id = getattr(context, "aws_request_id", None) or uuid.uuid4().hex
         cold, self.cold = self.cold, False
-        http = event.get("requestContext", {}).get("http", {})
-        host = event.get("requestContext", {}).get("domainName", "localhost")
+        # Lambda builds these events; anyone with lambda:InvokeFunction can send others, so
+        # every field is read defensively and a malformed one answers 400
+        event = event if isinstance(event, dict) else {}
+        context_ = _mapping(event.get("requestContext"))
+        http = _mapping(context_.get("http"))
+        host = str(context_.get("domainName") or "localhost")
+        host = host if _HOST.fullmatch(host) else "localhost"
         name = f"https://{host}/requests/{request_id}"
         if http.get("method", "POST") != "POST":
             return _http(405, {"error": f"{name}: POST raw audio (audio/wav) to this URL"})
+        headers = _mapping(event.get("headers"))
+        content_type = str(headers.get("content-type", "")).split(";")[0].strip().lower()
+        if content_type and content_type not in AUDIO_CONTENT_TYPES:
+            return _http(
+                415,
+                {
+                    "error": f"{name}: content type {content_type[:80]} is not supported: send "
+                    "audio/wav or application/octet-stream"
+                },
+            )
         body = event.get("body") or ""
+        if not isinstance(body, str):
+            return _http(400, {"error": f"{name}: the body must be a string (base64 for audio)"})
         try:
-            data = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+            data = (
+                base64.b64decode(body, validate=True)
+                if event.get("isBase64Encoded")
+                else body.encode()
+            )
         except ValueError:
             return _http(400, {"error": f"{name}: the body is not valid base64"})
         if len(data) > self.reader.max_bytes:
@@ -226,10 +248,23 @@ def _http(status: int, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?")
+_EPOCH_MS = (946_684_800_000, 4_102_444_800_000)  # 2000 to 2100
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _iso(event: dict[str, Any]) -> str:
-    """The request's arrival time as ISO 8601 (function URLs give epoch milliseconds)."""
-    epoch = event.get("requestContext", {}).get("timeEpoch")
-    if not isinstance(epoch, (int, float)):
+    """The request's arrival time as ISO 8601 (function URLs give epoch milliseconds); the
+    time now for a missing or implausible one."""
+    epoch = _mapping(event.get("requestContext")).get("timeEpoch")
+    if (
+        not isinstance(epoch, (int, float))
+        or isinstance(epoch, bool)
+        or not _EPOCH_MS[0] <= epoch <= _EPOCH_MS[1]
+    ):
         return _now()
     return (
         datetime.fromtimestamp(epoch / 1000, UTC)

@@ -88,6 +88,11 @@ def max_object_bytes(variant: str, configured: int, serverless: bool) -> int:
 
 
 ARCHITECTURES: tuple[str, ...] = ("x86_64", "arm64")
+# Content types both synchronous entries (the function URL, the serving app) accept; a request
+# without one is accepted too (the body is judged by its audio).
+AUDIO_CONTENT_TYPES = frozenset(
+    {"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave", "application/octet-stream"}
+)
 
 # Stack defaults, also declared in Pulumi.yaml (tests/unit/test_settings.py keeps them equal).
 DEFAULT_LAMBDA_MEMORY_MB = 4096

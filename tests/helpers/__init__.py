@@ -139,3 +139,22 @@ def local_config(
             for n, s in setups.items()
         }
     return LocalConfig(setups=setups, model_dir=model_dir, samples_dir=samples, out_dir=out, **kw)
+
+
+def url_event(body: bytes, method: str = "POST") -> dict:
+    """A function URL request as Lambda delivers it (payload format 2.0, binary body in base64)."""
+    import base64
+
+    return {
+        "version": "2.0",
+        "rawPath": "/",
+        "headers": {"content-type": "audio/wav"},
+        "requestContext": {
+            "domainName": "abc123.lambda-url.us-east-1.on.aws",
+            "http": {"method": method, "path": "/"},
+            "requestId": "r-1",
+            "timeEpoch": 1764000000000,
+        },
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+    }

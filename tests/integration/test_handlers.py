@@ -18,6 +18,7 @@ from tests.helpers import (
     load_handler,
     tone,
     upload,
+    url_event,
     wav_bytes,
     with_chunk_before_data,
 )
@@ -337,25 +338,6 @@ def test_snapstart_hooks_prime_and_refresh(aws):
     b = get_item(server, stack, "incoming/snapstart/b.wav", SNAPSTART)
     assert a["status"] == b["status"] == "ok" and a["cold_start"] and b["cold_start"]
     assert a["environment_id"] != b["environment_id"]
-
-
-def url_event(body: bytes, method: str = "POST") -> dict:
-    """A function URL request as Lambda delivers it (payload format 2.0, binary body in base64)."""
-    import base64
-
-    return {
-        "version": "2.0",
-        "rawPath": "/",
-        "headers": {"content-type": "audio/wav"},
-        "requestContext": {
-            "domainName": "abc123.lambda-url.us-east-1.on.aws",
-            "http": {"method": method, "path": "/"},
-            "requestId": "r-1",
-            "timeEpoch": 1764000000000,
-        },
-        "body": base64.b64encode(body).decode(),
-        "isBase64Encoded": True,
-    }
 
 
 def test_http_entry_answers_and_stores_the_same_item(aws):

@@ -1,5 +1,8 @@
 """One source for each rule: Pulumi.yaml's defaults agree with settings; the proxy's timeouts fit."""
 
+import json
+import re
+
 import pytest
 from audio_inference import endpoint, settings
 
@@ -129,3 +132,36 @@ def test_an_endpoint_refusing_the_payload_is_an_error_item_not_a_retry():
         )
         with pytest.raises(AudioError, match="big.wav: the endpoint refused the request"):
             EndpointClassifier(client, "ep").classify(b"RIFF", "big.wav")
+
+
+@pytest.mark.parametrize("pad", range(3))  # the cut lands on each character of a %XX escape
+def test_a_long_name_is_shortened_between_escapes_and_errors_name_the_whole_object(pad):
+    import boto3
+    from audio_inference.audio import AudioError
+    from audio_inference.endpoint import EndpointClassifier
+    from botocore.stub import Stubber
+
+    name = "s3://b/" + "a" * pad + "é" * 400 + ".wav"
+    encoded = endpoint.encode_name(name)
+    assert len(encoded) <= endpoint.CUSTOM_ATTRIBUTES_MAX
+    assert re.fullmatch(r"([^%]|%[0-9A-F]{2})*\.\.\.", encoded)  # no escape cut in half
+    shortened = endpoint.decode_name(encoded)
+    client = boto3.client(
+        "sagemaker-runtime",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    with Stubber(client) as stub:  # the container's 400 names what the header gave it
+        stub.add_client_error(
+            "invoke_endpoint",
+            service_error_code="ModelError",
+            http_status_code=424,
+            modeled_fields={  # checked against the API model by the Stubber
+                "OriginalStatusCode": 400,
+                "OriginalMessage": json.dumps({"error": f"{shortened}: not a WAV"}),
+            },
+        )
+        with pytest.raises(AudioError) as err:
+            EndpointClassifier(client, "ep").classify(b"RIFF", name)
+    assert str(err.value) == f"{name}: not a WAV"
