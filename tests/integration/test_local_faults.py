@@ -75,6 +75,19 @@ def test_environments_that_always_crash_end_in_the_failure_queue(model_dir, samp
         assert r.status == "failed" and "Runtime.ExitError" in r.error and r.attempts == 3
 
 
+def test_function_url_requests_answered_5xx_are_failed_with_what_they_got(
+    model_dir, samples, tmp_path
+):
+    """A synchronous caller has no failure queue: a crashed invocation is a 502 it received,
+    counted as failed with that answer, never unaccounted."""
+    cfg = _config(model_dir, samples, tmp_path, requests=10, crash_rate=0.5, variants=("http",))
+    doc = run(cfg, Console(quiet=True), quiet=True)
+    assert doc.checks.uploads == 10 and doc.checks.lost == 0
+    assert doc.checks.items + doc.checks.failed == 10
+    failed = [r for r in doc.invocations if r.status == "failed"]
+    assert failed and all(r.error and r.error.startswith("HTTP 502") for r in failed)
+
+
 def test_an_invocation_that_outlives_the_timeout_discards_the_environment(aws, tmp_path):
     server, stack = aws
     env = {**os.environ, **handler_env(server, stack, "standard")}

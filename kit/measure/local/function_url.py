@@ -9,6 +9,7 @@ keyed by the object name the handler stores the item under.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -54,11 +55,17 @@ class FunctionUrl:
                 status, body, headers = url.invoke(
                     self.command, self.path, self.headers, self.rfile.read(length)
                 )
-                self._answer(status, body, headers)
+                # the caller may have given up (its timeout): nothing to answer then
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self._answer(status, body, headers)
 
             do_GET = do_POST = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                """A broken connection is the caller's business, not a traceback on stderr."""
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.host = f"127.0.0.1:{self.server.server_port}"
         self.url = f"http://{self.host}/"
@@ -107,20 +114,30 @@ class FunctionUrl:
         data = base64.b64decode(text) if response.get("isBase64Encoded") else text.encode()
         return int(response.get("statusCode", 200)), data, dict(response.get("headers") or {})
 
-    def post(self, data: bytes, timeout_s: float) -> tuple[dict[str, Any], float, float]:
-        """A caller's POST of ``data``: (JSON answer, sent at, answered at) in perf_counter time."""
+    def post(self, data: bytes, timeout_s: float) -> tuple[int, dict[str, Any], float, float]:
+        """A caller's POST of ``data``: (HTTP status, JSON answer, sent at, answered at) in
+        perf_counter time; status 0 when no answer came (with the reason as ``error``)."""
         import http.client
 
         conn = http.client.HTTPConnection(self.host, timeout=timeout_s)
         sent = time.perf_counter()
+        status = 0
         try:
             conn.request("POST", "/", body=data, headers={"Content-Type": "audio/wav"})
-            body = json.loads(conn.getresponse().read() or b"{}")
-        except (OSError, ValueError) as exc:
-            body = {"error": str(exc)}
+            response = conn.getresponse()
+            status = response.status
+            text = response.read()
+            try:
+                body = json.loads(text or b"{}")
+            except ValueError:
+                body = {"error": text[:300].decode("utf-8", "replace")}
+        except OSError as exc:
+            body = {"error": f"no answer ({type(exc).__name__}: {exc})"}
         finally:
             conn.close()
-        return body, sent, time.perf_counter()
+        if not isinstance(body, dict):
+            body = {"error": str(body)[:300]}
+        return status, body, sent, time.perf_counter()
 
     def stop(self) -> None:
         """Stop serving and free the port."""

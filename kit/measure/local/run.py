@@ -267,11 +267,19 @@ class Run:
         """POST one sample to the local function URL; the response names the stored item."""
         assert self.url is not None
         data = (self.cfg.samples_dir / info["sample"]).read_bytes()
-        body, sent, answered = self.url.post(data, self.cfg.timeout_s + 30)
+        status, body, sent, answered = self.url.post(data, self.cfg.timeout_s + 30)
         name = body.get("object") or f"{self.url.url}{placeholder}"
         attempt = dict(self.url.attempts.get(name, {"error": {"errorMessage": body.get("error")}}))
         attempt["finished"] = answered  # e2e over HTTP: request until response
-        self.pending[name] = {**info, "uploaded": sent, "attempts": [attempt]}
+        answer = f"HTTP {status}" if status else "no HTTP answer"
+        reason = body.get("error") or body.get("Message") or body.get("message")
+        self.pending[name] = {
+            **info,
+            "uploaded": sent,
+            "attempts": [attempt],
+            # a synchronous caller knows what it got: without an item, that is the outcome
+            "answered": f"{answer}: {str(reason)[:300]}" if reason else answer,
+        }
         self.done[placeholder].set()
 
     def _release(self, uri: str, slots: threading.Semaphore, progress: Progress, task: Any) -> None:
@@ -321,6 +329,9 @@ class Run:
                 status = item["status"]
             elif uri in failed:
                 status = "failed"  # kept in the failure queue, with its reason
+            elif "answered" in p:  # a synchronous request answered without an item (5xx)
+                status = "failed"
+                failed[uri] = p["answered"]
             else:
                 status = "lost"
             records.append(
