@@ -94,9 +94,8 @@ def run(args: argparse.Namespace) -> int:
 
     from kit import results
     from kit.cli import options
-    from kit.measure.local.config import BANNER
+    from kit.measure.local.config import BANNER, ensure_inputs
     from kit.measure.local.cpu_share import CpuShare, vcpus_for
-    from kit.measure.local.run import ensure_inputs
     from kit.measure.local.run import run as run_local
     from kit.render.plots import plot_latency
     from kit.render.tables import latency_table, run_lines

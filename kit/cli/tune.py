@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> int:
     console = options.console(150)
     memories = sizes(args.memory)
     if args.local:
+        from kit.measure.local.config import ensure_inputs
         from kit.measure.local.cpu_share import CpuShare
-        from kit.measure.local.run import ensure_inputs
         from kit.measure.sweep import local_sweep
 
         base = local_base(args)

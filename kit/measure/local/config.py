@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from audio_inference.settings import VARIANTS
 
@@ -100,3 +101,28 @@ class LocalConfig:
             "samples": str(self.samples_dir),
             **self.extra,
         }
+
+
+def ensure_inputs(cfg: LocalConfig, console: Any) -> None:
+    """Build the model and the labelled samples if they are missing."""
+    import subprocess
+    import sys
+
+    if not (cfg.model_dir / "model.onnx").exists():
+        console.print("[yellow]No model yet: running `python -m model_build` first.[/yellow]")
+        subprocess.run([sys.executable, "-m", "model_build"], cwd=ROOT, check=True)
+    if not (cfg.samples_dir / "manifest.csv").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "model_build",
+                "samples",
+                "--out",
+                str(cfg.samples_dir),
+                "--count",
+                "40",
+            ],
+            cwd=ROOT,
+            check=True,
+        )

@@ -11,8 +11,6 @@ import os
 import platform
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -49,28 +47,6 @@ from .image_layout import container_environment
 from .processes import ServingProcess
 from .reference import check_variants
 from .runtime_api import Snapshot, billed_ms
-
-
-def ensure_inputs(cfg: LocalConfig, console: Console) -> None:
-    """Build the model and the labelled samples if they are missing."""
-    if not (cfg.model_dir / "model.onnx").exists():
-        console.print("[yellow]No model yet: running `python -m model_build` first.[/yellow]")
-        subprocess.run([sys.executable, "-m", "model_build"], cwd=ROOT, check=True)
-    if not (cfg.samples_dir / "manifest.csv").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "model_build",
-                "samples",
-                "--out",
-                str(cfg.samples_dir),
-                "--count",
-                "40",
-            ],
-            cwd=ROOT,
-            check=True,
-        )
 
 
 class Run:
