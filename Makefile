@@ -54,6 +54,7 @@ build/sizes/%/model.onnx: $(VENV)/.installed $(MODEL_SOURCES)
 bench: model $(foreach s,$(BENCH_SIZES),build/sizes/$(s)/model.onnx)  ## runtime figures for every model size, simulator speed -> build/bench.json, build/simulate-bench.json
 	$(PY) -m benchmarks runtime --sizes $(subst $(space),$(comma),$(BENCH_SIZES))
 	$(PY) -m benchmarks simulator
+	$(PY) -m benchmarks recommend
 
 lint: $(VENV)/.installed  ## ruff (lint + format) and mypy (every package, every function typed)
 	$(PY) -m ruff check .

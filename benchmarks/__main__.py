@@ -12,6 +12,7 @@ COMMANDS = {
         "inference runtime overheads per model size -> build/bench.json",
     ),
     "simulator": ("benchmarks.simulator", "speed and memory of the traffic simulator"),
+    "recommend": ("benchmarks.recommend", "wall time of kit recommend's whole search"),
 }
 
 
