@@ -136,14 +136,25 @@ def verdict(doc: Results, sim: dict) -> list[str]:
     return lines
 
 
+MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def md(value: object) -> str:
+    """A value from a results file, model.json or trace as Markdown text: one line, its
+    Markdown control characters escaped and HTML's as entities, so it adds no structure."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+    return MD_SPECIAL.sub(r"\\\1", text)
+
+
 def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+        return ", ".join(f"{md(k)}={_cell(v)}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(_cell(v) for v in value)
-    return str(value)
+    return md(value)
 
 
 def _config_rows(doc: Results) -> str:
@@ -272,18 +283,49 @@ def _assumptions(doc: Results, cost: dict, sim: dict) -> list[str]:
     return notes
 
 
+REPORT_IMAGES = (
+    "latency_timeline.png",
+    "latency_boxplot.png",
+    "simulation.png",
+    "cost.png",
+    "cost_log.png",
+    "frontier.png",
+)
+"""The only images a report embeds: its own, by exact name, from its own folder."""
+ALLOWED_TAGS = {
+    "h1", "h2", "h3", "p", "ul", "ol", "li", "strong", "em", "code", "pre", "table", "thead",
+    "tbody", "tr", "th", "td", "img", "br", "hr", "blockquote",
+}  # fmt: skip
+
+
 def _embed_images(html: str, folder: Path) -> str:
     def repl(match: re.Match) -> str:
         src = match.group(1)
         path = folder / src
-        if not path.exists() or src.startswith("data:"):
-            return match.group(0)
+        if src not in REPORT_IMAGES or not path.is_file():
+            return 'src=""'  # anything else a value named stays outside the page
         data = base64.b64encode(path.read_bytes()).decode()
         return f'src="data:image/png;base64,{data}"'
 
-    return re.sub(r'src="([^"]+\.png)"', repl, html)
+    return re.sub(r'src="([^"]*)"', repl, html)
 
 
+def safe_html(html: str) -> str:
+    """The rendered Markdown with nothing but the report's own tags (nh3, the ammonia
+    sanitizer): no script, no event handler, no link, no style from any value."""
+    import nh3
+
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes={"img": {"src", "alt"}, "th": {"align"}, "td": {"align"}},
+        url_schemes=set(),
+        strip_comments=True,
+    )
+
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+"""No script, no request to anywhere: the page is data and its own images."""
 CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .6em}
 th{background:#f3f3f3}img{max-width:100%}code{background:#f3f3f3;padding:0 .2em}"""
@@ -360,7 +402,7 @@ def write_report(
         latency_markdown(doc),
         f"Lost items: {doc.checks.lost}, duplicated: {doc.checks.duplicated}, prediction accuracy: "
         + ("n/a" if doc.checks.accuracy is None else f"{doc.checks.accuracy:.1%}")
-        + f" ({doc.checks.accuracy_note}).",
+        + f" ({md(doc.checks.accuracy_note)}).",
         *[f"- {_plain(line)}" for line in sample_lines(doc) + consistency_lines(doc)],
         *[f"![{p.stem}]({p.name})" for p in latency_plots],
         "## Simulated traffic",
@@ -397,10 +439,11 @@ def _write_pages(body: list[str], out_dir: Path) -> tuple[Path, Path]:
     text = "\n\n".join(body) + "\n"
     md_path = out_dir / "report.md"
     md_path.write_text(text)
-    html = markdown.markdown(text, extensions=["tables"])
+    html = safe_html(markdown.markdown(text, extensions=["tables"]))
     page = (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Inference cost report</title>"
-        f"<style>{CSS}</style></head><body>{html}</body></html>"
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f"<title>Inference cost report</title><style>{CSS}</style></head><body>{html}</body></html>"
     )
     html_path = out_dir / "report.html"
     html_path.write_text(_embed_images(page, out_dir))

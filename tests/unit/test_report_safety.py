@@ -1,0 +1,65 @@
+"""The report is safe to share: values from a results file or a model's model.json are text,
+never markup, and only the report's own images are embedded."""
+
+from __future__ import annotations
+
+import base64
+from html.parser import HTMLParser
+
+from kit.decide.report import write_report
+from kit.results import ModelIdentity
+from tests.helpers.results import doc, setup
+
+PAYLOADS = {
+    "script": "<script>window.owned=1</script>",
+    "handler": '<img src=x onerror="window.owned=1">',
+    "link": "[click](javascript:window.owned=1)",
+    "image": "![secret](secret.png) ![up](../outside.png)",
+    "structure": "a | b |\n# Heading from a value\n- bullet",
+}
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes, as a browser's parser sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_hostile_values_stay_text_and_no_outside_file_is_embedded(tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "secret.png").write_bytes(b"\x89PNG secret in the folder")
+    (tmp_path / "outside.png").write_bytes(b"\x89PNG secret outside")
+    hostile = doc({"standard": setup()}, {"standard": [20.0 + i % 5 for i in range(40)]})
+    hostile = hostile.model_copy(
+        update={
+            "model": ModelIdentity(
+                sha256="ab" * 32, size_bytes=1, sample_rate=16_000,
+                labels=[PAYLOADS["script"], PAYLOADS["handler"]], source=PAYLOADS["link"],
+            ),
+            "run": {"note": PAYLOADS["image"], "shape": PAYLOADS["structure"]},
+            "machine": {"host": PAYLOADS["handler"]},
+        }
+    )  # fmt: skip
+    md, html = write_report(hostile, out)
+    page = html.read_text()
+    parser = Tags()
+    parser.feed(page)
+    names = [t for t, _ in parser.tags]
+    assert "script" not in names and "a" not in names
+    assert all(not k.startswith("on") for _, attrs in parser.tags for k in attrs)
+    images = [attrs.get("src") or "" for t, attrs in parser.tags if t == "img"]
+    embedded = [s for s in images if s.startswith("data:image/png;base64,")]
+    assert len(embedded) == 6 and all(s in ("",) or s.startswith("data:") for s in images)
+    for secret in (out / "secret.png", tmp_path / "outside.png"):  # neither file is in the page
+        assert base64.b64encode(secret.read_bytes()).decode() not in page
+    assert names.count("h1") == 1  # the report's title; "# Heading from a value" is text
+    assert "Heading from a value" in page and "window.owned" in page  # shown, as text
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    text = md.read_text()
+    assert "\n# Heading from a value" not in text and "\n- bullet" not in text
