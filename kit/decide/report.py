@@ -11,7 +11,7 @@ from kit import results
 from kit.decide.cost import DEFAULT_RPM, CostModel, Pricing, variants_from_results
 from kit.decide.simulate.options import SimulateOptions
 from kit.decide.simulate.study import run_study
-from kit.render.format import money
+from kit.render.format import money, rate
 from kit.render.plots import plot_cost, plot_latency
 from kit.render.simulation import (
     assumption_lines,
@@ -55,21 +55,15 @@ def default_demand() -> Any:
 
 def recommendation_markdown(found: dict[str, Any], given: bool) -> list[str]:
     """The recommendation section: the answer, the table per family and level, the stack."""
-    from kit.render.recommend import assumption_lines, cell, crossover_lines
+    from kit.render.recommend import assumption_lines, crossover_lines, level_cells
 
     families = list(found["levels"][0]["families"])
     header = "| RPM (avg) | " + " | ".join(found["families"][f] for f in families) + " |"
     rows = [header, "|" + "---|" * (len(families) + 1)]
     for level in found["levels"]:
-        cells = []
-        for f in families:
-            e = level["families"][f]
-            text = cell(e)
-            if e.get("feasible"):
-                text = f"{e['label']}: {text}"
-            cells.append(f"**{text}**" if level["pick"] == f else text)
+        cells = [f"**{md(t)}**" if pick else md(t) for t, pick in level_cells(found, level)]
         you = " (yours)" if abs(level["scale"] - 1.0) < 1e-9 else ""
-        rows.append(f"| {level['rpm']:,.3g}{you} | " + " | ".join(_cell(c) for c in cells) + " |")
+        rows.append(f"| {rate(level['rpm'])}{you} | " + " | ".join(cells) + " |")
     out = [
         found["answer"],
         (

@@ -38,8 +38,21 @@ def cell(entry: dict[str, Any]) -> str:
     )
 
 
+def level_cells(found: dict[str, Any], level: dict[str, Any]) -> list[tuple[str, bool]]:
+    """Each family's cell at one level (configuration and cost, or why not), and whether it
+    is the level's pick."""
+    out = []
+    for f, e in level["families"].items():
+        text = cell(e)
+        if e.get("feasible"):
+            text = f"{e['label'].removeprefix(found['families'][f]).strip(' ,')}: {text}"
+        out.append((text, level["pick"] == f))
+    return out
+
+
 def level_table(found: dict[str, Any]) -> Any:
     """Rows: traffic levels; columns: families (the cheapest feasible configuration of each)."""
+    from rich.markup import escape
     from rich.table import Table
 
     families = list(found["levels"][0]["families"])
@@ -49,13 +62,10 @@ def level_table(found: dict[str, Any]) -> Any:
         table.add_column(found["families"][f])
     for level in found["levels"]:
         you = " (you)" if math.isclose(level["scale"], 1.0) else ""
-        cells = []
-        for f in families:
-            e = level["families"][f]
-            text = cell(e)
-            if e.get("feasible"):
-                text = f"{e['label'].removeprefix(found['families'][f]).strip(' ,')}\n{text}"
-            cells.append(f"[bold]{text}[/bold]" if level["pick"] == f else text)
+        cells = [
+            f"[bold]{escape(text)}[/bold]" if pick else escape(text)
+            for text, pick in level_cells(found, level)
+        ]
         table.add_row(f"{rate(level['rpm'])}{you}", *cells)
     return table
 

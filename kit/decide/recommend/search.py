@@ -347,27 +347,6 @@ def _pick(per_family: dict[str, dict[str, Any]], deployable_only: bool = False) 
     return min(feasible)[1] if feasible else None
 
 
-def _cheapest_at(
-    scale: float,
-    families: tuple[str, ...],
-    basis: Basis,
-    demand_traffic: Callable[[float], Traffic],
-    target: Target,
-    platform: PlatformParams,
-    pricing: Pricing,
-    max_exact: int,
-    seed: int,
-) -> str | None:
-    search = Search(demand_traffic(scale), target, platform, pricing, max_exact, seed)
-    options = candidates(basis, target, platform, pricing, search.peak_rate)
-    best: tuple[float, str] | None = None
-    for family in families:
-        winner, _ = search.best(options.get(family, []))
-        if winner is not None and (best is None or winner.monthly < best[0]):
-            best = (winner.monthly, family)
-    return best[1] if best else None
-
-
 def _crossovers(
     rows: list[dict[str, Any]],
     basis: Basis,
@@ -381,6 +360,17 @@ def _crossovers(
 ) -> list[dict[str, Any]]:
     """Where the cheapest feasible family changes between adjacent levels, located by
     bisection on the traffic (log scale) with the two families searched at each step."""
+
+    def cheapest_at(scale: float, families: tuple[str, ...]) -> str | None:
+        search = Search(demand_traffic(scale), target, platform, pricing, max_exact, seed)
+        options = candidates(basis, target, platform, pricing, search.peak_rate)
+        best: tuple[float, str] | None = None
+        for family in families:
+            winner, _ = search.best(options.get(family, []))
+            if winner is not None and (best is None or winner.monthly < best[0]):
+                best = (winner.monthly, family)
+        return best[1] if best else None
+
     out = []
     for lo, hi in zip(rows, rows[1:], strict=False):
         a, b = lo["pick"], hi["pick"]
@@ -389,9 +379,7 @@ def _crossovers(
         low, high = lo["scale"], hi["scale"]
         for _ in range(steps):
             mid = math.sqrt(low * high)
-            winner = _cheapest_at(
-                mid, (a, b), basis, demand_traffic, target, platform, pricing, max_exact, seed
-            )
+            winner = cheapest_at(mid, (a, b))
             if winner == a:
                 low = mid
             else:
