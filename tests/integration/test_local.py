@@ -126,9 +126,10 @@ def test_report_renders_every_section(local_run, tmp_path):
     opening = text.split("## Recommendation", 1)[1].split("##", 1)[0]
     assert opening.strip().startswith("For your model (") and "a month**" in opening
     assert "4,000 requests a day, weekdays 09-17 UTC = 1.98 RPM average" in opening
-    assert "pulumi config set lambdaMemoryMb" in opening  # the stack to deploy, preflighted
     found = json.loads((tmp_path / "recommend.json").read_text())
-    assert found["deploy"]["preflight_refused"] is False
+    assert found["deploy"]["preflight_refused"] is False  # the stack to deploy, preflighted
+    assert all(command in opening for command in found["deploy"]["commands"])
+    assert "pulumi config set variants " in opening
     assert (tmp_path / "frontier.png").stat().st_size > 5_000
     assert "http" not in found["basis"]["sources"]  # the upload entry only
     sim = json.loads((tmp_path / "simulation.json").read_text())
