@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kit import results
+from kit import ROOT, results
 from kit.decide.cost import DEFAULT_RPM, CostModel, Pricing, variants_from_results
 from kit.decide.simulate.options import SimulateOptions
 from kit.decide.simulate.study import run_study
@@ -51,6 +51,16 @@ def default_demand() -> Any:
     from kit.decide.demand import Demand
 
     return Demand(per_day=4000.0, business_hours=(9, 17), weekdays=True)
+
+
+def run_model_path(doc: Results) -> str | None:
+    """The model a local run measured, as the stack's modelPath (relative to the project when
+    inside it); None for the stack's default."""
+    folder = doc.run.get("model_dir")
+    if not folder or not (Path(folder) / "model.onnx").is_file():
+        return None
+    path = (Path(folder) / "model.onnx").resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def recommendation_markdown(found: dict[str, Any], given: bool) -> list[str]:
@@ -364,7 +374,12 @@ def write_report(
         ]
         return _write_pages(body, out_dir)
     found = recommend(
-        doc, demand or default_demand(), target or Target(), prices=prices, out=out_dir
+        doc,
+        demand or default_demand(),
+        target or Target(),
+        prices=prices,
+        out=out_dir,
+        model_path=run_model_path(doc),
     )
     results.write_json(found, out_dir / "recommend.json")
     plot_frontier(found, out_dir / "frontier.png")

@@ -84,6 +84,7 @@ class LocalConfig:
     def run_settings(self) -> dict[str, object]:
         """The driver's settings as the results file records them (``run``)."""
         return {
+            "model_dir": str(self.model_dir),
             "requests": self.requests,
             "warm": self.warm,
             "rpm": self.rpm,
