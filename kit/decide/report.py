@@ -11,8 +11,9 @@ from kit import ROOT, results
 from kit.decide.cost import DEFAULT_RPM, CostModel, Pricing, variants_from_results
 from kit.decide.simulate.options import SimulateOptions
 from kit.decide.simulate.study import run_study
-from kit.render.format import money, rate
+from kit.render.format import md, money
 from kit.render.plots import plot_cost, plot_latency
+from kit.render.recommend import recommendation_markdown
 from kit.render.simulation import (
     assumption_lines,
     crossover_lines,
@@ -63,44 +64,6 @@ def run_model_path(doc: Results) -> str | None:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def recommendation_markdown(found: dict[str, Any], given: bool) -> list[str]:
-    """The recommendation section: the answer, the table per family and level, the stack."""
-    from kit.render.recommend import assumption_lines, crossover_lines, level_cells
-
-    families = list(found["levels"][0]["families"])
-    header = "| RPM (avg) | " + " | ".join(found["families"][f] for f in families) + " |"
-    rows = [header, "|" + "---|" * (len(families) + 1)]
-    for level in found["levels"]:
-        cells = [f"**{md(t)}**" if pick else md(t) for t, pick in level_cells(found, level)]
-        you = " (yours)" if abs(level["scale"] - 1.0) < 1e-9 else ""
-        rows.append(f"| {rate(level['rpm'])}{you} | " + " | ".join(cells) + " |")
-    out = [
-        found["answer"],
-        (
-            ""
-            if given
-            else "(Traffic: the demo's example; run `python -m kit recommend --results "
-            "results/local.json --per-day N --business-hours 09-17 --weekdays` with yours.)"
-        ),
-        "\n".join(rows),
-        *[f"- {line}" for line in crossover_lines(found)],
-    ]
-    d = found.get("deploy")
-    if d and not d["preflight_refused"]:
-        out.append(
-            f"To deploy {d['label']} (checked by `kit preflight`; stack file `{Path(d['stack_file']).name}`):"
-        )
-        out.append("```\n" + "\n".join(d["commands"]) + "\n```")
-    elif d:
-        out.append(
-            "`kit preflight` refuses the recommended stack: "
-            + "; ".join(f["problem"] for f in d["preflight_findings"])
-        )
-    out.append("Assumptions: " + "; ".join(assumption_lines(found)) + ".")
-    out.append("![cheapest feasible cost per option](frontier.png)")
-    return [line for line in out if line]
-
-
 def verdict(doc: Results, sim: dict) -> list[str]:
     """Plain-language observations from the run, each traceable to a figure in the report."""
     lines = []
@@ -138,17 +101,6 @@ def verdict(doc: Results, sim: dict) -> list[str]:
             "Re-run `python -m kit report` on a `kit aws` results file before deciding."
         )
     return lines
-
-
-MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
-
-
-def md(value: object) -> str:
-    """A value from a results file, model.json or trace as Markdown text: one line, its
-    Markdown control characters escaped and HTML's as entities, so it adds no structure."""
-    text = " ".join(str(value).split())
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
-    return MD_SPECIAL.sub(r"\\\1", text)
 
 
 def _cell(value: object) -> str:

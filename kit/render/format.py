@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -39,3 +40,14 @@ def interval(q: Any) -> str:
     if not q.bounded:
         return f"n<{q.needs}"
     return f"{q.value:,.1f} ({q.low:,.1f}-{q.high:,.1f})"
+
+
+MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
+
+
+def md(value: object) -> str:
+    """A value from a results file, model.json or trace as Markdown text: one line, its
+    Markdown control characters escaped and HTML's as entities, so it adds no structure."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+    return MD_SPECIAL.sub(r"\\\1", text)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .format import money, rate
+from .format import md, money, rate
 
 FAMILY_COLORS = {
     "lambda": "#1f77b4",
@@ -194,3 +194,39 @@ def plot_frontier(found: dict[str, Any], out: Path) -> Path:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def recommendation_markdown(found: dict[str, Any], given: bool) -> list[str]:
+    """The recommendation section: the answer, the table per family and level, the stack."""
+    families = list(found["levels"][0]["families"])
+    header = "| RPM (avg) | " + " | ".join(found["families"][f] for f in families) + " |"
+    rows = [header, "|" + "---|" * (len(families) + 1)]
+    for level in found["levels"]:
+        cells = [f"**{md(t)}**" if pick else md(t) for t, pick in level_cells(found, level)]
+        you = " (yours)" if abs(level["scale"] - 1.0) < 1e-9 else ""
+        rows.append(f"| {rate(level['rpm'])}{you} | " + " | ".join(cells) + " |")
+    out = [
+        found["answer"],
+        (
+            ""
+            if given
+            else "(Traffic: the demo's example; run `python -m kit recommend --results "
+            "results/local.json --per-day N --business-hours 09-17 --weekdays` with yours.)"
+        ),
+        "\n".join(rows),
+        *[f"- {line}" for line in crossover_lines(found)],
+    ]
+    d = found.get("deploy")
+    if d and not d["preflight_refused"]:
+        out.append(
+            f"To deploy {d['label']} (checked by `kit preflight`; stack file `{Path(d['stack_file']).name}`):"
+        )
+        out.append("```\n" + "\n".join(d["commands"]) + "\n```")
+    elif d:
+        out.append(
+            "`kit preflight` refuses the recommended stack: "
+            + "; ".join(f["problem"] for f in d["preflight_findings"])
+        )
+    out.append("Assumptions: " + "; ".join(assumption_lines(found)) + ".")
+    out.append("![cheapest feasible cost per option](frontier.png)")
+    return [line for line in out if line]
