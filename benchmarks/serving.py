@@ -188,7 +188,7 @@ def serving_budget(model_dir: Path, work: Path, seconds: float, progress: Progre
     """Figure 6: server and raw session.run on the same 1-vCPU quota, load from outside it."""
     from audio_inference.audio import load_waveform
 
-    from .local.cpu_share import CpuShare
+    from kit.measure.local.cpu_share import CpuShare
 
     share = CpuShare.detect()
     if not share.active:

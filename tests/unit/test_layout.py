@@ -136,3 +136,28 @@ def test_the_readme_layout_table_matches_the_tree():
     named = set(" ".join(paths).replace("`", "").split())
     for folder in sorted(p.name for p in KIT.iterdir() if p.is_dir() and p.name != "__pycache__"):
         assert any(n.rstrip("/").endswith(f"kit/{folder}") for n in named), folder
+
+
+def _spec(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return bool(module) and importlib.util.find_spec(module) is not None
+    except (ImportError, AttributeError, ValueError):
+        return False
+
+
+def test_every_import_resolves_including_those_inside_functions():
+    """Lazy imports (inside functions) are not run by importing a module: resolve them all."""
+    missing = []
+    for folder in SOURCES:
+        for f in _files(ROOT / folder):
+            for name in _imports(f):
+                top = name.split(".")[0]
+                if top not in {"kit", "components", "benchmarks", "model_build", "sagemaker"}:
+                    continue
+                parts = name.split(".")
+                # "pkg.mod.Name" imports Name from pkg.mod: one of the two must be a module
+                if not (_spec(".".join(parts[:-1])) or _spec(name)):
+                    missing.append(f"{f.relative_to(ROOT)}: {name}")
+    assert missing == []
