@@ -35,7 +35,8 @@ from kit.decide.simulate.engine import Options, simulate
 from kit.decide.simulate.options import SimulateOptions
 from kit.decide.simulate.platform import PlatformParams
 from kit.decide.simulate.study import build_services
-from kit.decide.simulate.traffic import load_trace, make
+from kit.decide.simulate.replay import load_trace
+from kit.decide.simulate.traffic import make
 case = {case!r}
 pricing, platform = Pricing.load(), PlatformParams.load()
 doc = results.load(case["results"]) if case["results"] else None
