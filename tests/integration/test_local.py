@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import psutil
 import pytest
@@ -137,7 +138,40 @@ def test_report_renders_every_section(local_run, tmp_path):
     assert "http" not in sim["shapes"][0]["levels"][0]["variants"]  # entries are not mixed
 
 
-def test_ctrl_c_stops_everything(model_dir, samples, tmp_path):
+def _tagged(tag: str) -> list[psutil.Process]:
+    """Every live process whose environment carries ``tag`` (children in new sessions too)."""
+    found = []
+    for p in psutil.process_iter():
+        try:
+            if p.environ().get("KIT_TEST_TAG") == tag and p.status() != psutil.STATUS_ZOMBIE:
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def _listening(procs: list[psutil.Process]) -> set[int]:
+    ports = set()
+    for p in procs:
+        try:
+            ports |= {c.laddr.port for c in p.net_connections() if c.status == "LISTEN"}
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return ports
+
+
+@pytest.mark.parametrize(
+    ("signals", "after_children", "gap_s"),
+    [
+        (1, 3, 0.0),  # once, while running
+        (2, 1, 0.05),  # twice during start-up: the serving app has just been started
+        (3, 1, 0.2),  # three times during start-up, spread over the next starts
+        (2, 4, 0.0),  # twice in a row while environments serve
+    ],
+)
+def test_ctrl_c_stops_everything(model_dir, samples, tmp_path, signals, after_children, gap_s):
+    """Ctrl-C once, twice or three times, at different moments: no process or port is left."""
+    tag = uuid.uuid4().hex
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -155,32 +189,27 @@ def test_ctrl_c_stops_everything(model_dir, samples, tmp_path):
             "--no-report",
         ],
         cwd=ROOT,
+        env={**os.environ, "KIT_TEST_TAG": tag},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    sid = os.getsid(proc.pid)
-    deadline = time.time() + 60
-    while time.time() < deadline and len(psutil.Process(proc.pid).children(recursive=True)) < 3:
-        time.sleep(0.2)
-    ports = {
-        c.laddr.port for c in psutil.Process(proc.pid).net_connections() if c.status == "LISTEN"
-    }
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out[-2000:]
+    deadline = time.time() + 90
+    while time.time() < deadline and len(_tagged(tag)) < 1 + after_children:
+        time.sleep(0.02)
+    ports = _listening(_tagged(tag))
+    for _ in range(signals):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(gap_s)
+    out, _ = proc.communicate(timeout=90)
+    text = out.decode(errors="replace")
+    assert proc.returncode == 130, text[-2000:]
+    assert "Traceback" not in text, text[-2000:]
     time.sleep(0.5)
-    stragglers = [p for p in psutil.process_iter() if _sid(p) == sid]
+    stragglers = [(p.pid, p.cmdline()) for p in _tagged(tag)]
     assert stragglers == []
     listening = {c.laddr.port for c in psutil.net_connections() if c.status == "LISTEN"}
     assert ports and not (ports & listening)
-
-
-def _sid(p: psutil.Process) -> int | None:
-    try:
-        return os.getsid(p.pid)
-    except (ProcessLookupError, PermissionError):
-        return None
 
 
 def test_bad_arguments_are_refused():

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import platform
 import random
-import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -44,7 +44,7 @@ from .fault_proxy import Fault, FaultProxy
 from .function_url import FunctionUrl
 from .functions import FunctionEmulator
 from .image_layout import container_environment
-from .processes import ServingProcess
+from .processes import ServingProcess, interrupts, stop_children
 from .reference import check_variants
 from .runtime_api import Snapshot, billed_ms
 
@@ -377,23 +377,23 @@ class Run:
         )
 
     def close(self) -> None:
-        """Stop dispatchers, environments, snapshot, serving app and emulator; free every port."""
+        """Stop dispatchers, environments, snapshot, serving app and emulator; free every port.
+
+        Every step runs even if an earlier one fails, and any child a step missed
+        (one interrupted while starting) is stopped at the end.
+        """
         self.stop_event.set()
-        for emulator in self.emulators.values():
-            emulator.stop()
-        if self.snapshot is not None:
-            self.snapshot.stop()
-        if self.serving is not None:
-            self.serving.stop()
-        for thread in self.threads:
-            thread.join(timeout=5)
-        self.executor.shutdown(wait=False, cancel_futures=True)
-        if self.url is not None:
-            self.url.stop()
-        if self.fault_proxy is not None:
-            self.fault_proxy.stop()
-        if self.server is not None:
-            self.server.stop()
+        steps: list[Callable[[], object]] = [e.stop for e in self.emulators.values()]
+        steps += [x.stop for x in (self.snapshot, self.serving) if x is not None]
+        steps += [lambda: [t.join(timeout=5) for t in self.threads]]
+        steps += [lambda: self.executor.shutdown(wait=False, cancel_futures=True)]
+        steps += [x.stop for x in (self.url, self.fault_proxy, self.server) if x is not None]
+        steps += [stop_children]
+        for step in steps:
+            try:
+                step()
+            except Exception as exc:  # the next step must still run
+                self.console.print(f"[yellow]cleanup: {type(exc).__name__}: {exc}[/yellow]")
 
 
 def run(cfg: LocalConfig, console: Console | None = None, quiet: bool = False) -> results.Results:
@@ -401,14 +401,9 @@ def run(cfg: LocalConfig, console: Console | None = None, quiet: bool = False) -
     console = console or Console()
     run_ = Run(cfg, console)
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, on_term)
-        # A shell starts background jobs with SIGINT ignored; Ctrl-C must still clean up.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    # Installed before anything starts: the first Ctrl-C or SIGTERM stops the run, and
+    # later ones wait for the cleanup (no process or port is left behind).
+    interrupts.install()
     try:
         with Progress(
             TextColumn("{task.description}"),
@@ -427,6 +422,9 @@ def run(cfg: LocalConfig, console: Console | None = None, quiet: bool = False) -
             progress.update(check, total=1, completed=1)
         return doc
     finally:
-        run_.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        interrupts.stopping = True
+        try:
+            run_.close()
+        finally:
+            stop_children()
+            interrupts.restore()

@@ -29,7 +29,7 @@ from typing import Any
 from kit import ROOT
 
 from .cpu_share import CpuGroup
-from .processes import stop_process
+from .processes import EnvironmentFailed, spawn, stop_process
 
 FUNCTIONS_DIR = ROOT / "functions"
 API = "/2018-06-01/runtime"
@@ -202,10 +202,6 @@ def peak_memory_mb(pid: int) -> float | None:
     return None
 
 
-class EnvironmentFailed(RuntimeError):
-    """The environment's init or restore failed."""
-
-
 class ExecutionEnvironment:
     """One execution environment: a Runtime API and the process serving it."""
 
@@ -236,14 +232,13 @@ class ExecutionEnvironment:
         env = {**self._env, "AWS_LAMBDA_RUNTIME_API": self.api.address}
         started = time.perf_counter()
         out = open(self.log, "ab")  # noqa: SIM115  (kept open by the child)
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [sys.executable, "-m", "awslambdaric", self.handler],
             # The Lambda code root: functions/, or a container image's task root.
             cwd=self._env.get("LAMBDA_TASK_ROOT", str(FUNCTIONS_DIR)),
             env=env,
             stdout=out,
             stderr=out,
-            start_new_session=True,
             # Joins its CPU-quota cgroup before exec: init is throttled from the start.
             preexec_fn=self.cpu.join if self.cpu is not None else None,
         )
@@ -329,7 +324,7 @@ class Snapshot:
         out = open(log, "ab")  # noqa: SIM115
         started = time.perf_counter()
         self.cpu = cpu  # init runs with the same boost as any environment's
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             [sys.executable, "-m", "kit.measure.local.snapstart_zygote", handler],
             cwd=FUNCTIONS_DIR,
             env={
@@ -342,7 +337,6 @@ class Snapshot:
             stdout=out,
             stderr=out,
             pass_fds=(write_fd,),
-            start_new_session=True,
             text=True,
             preexec_fn=cpu.join if cpu is not None else None,
         )
