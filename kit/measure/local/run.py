@@ -385,7 +385,7 @@ class Run:
         self.stop_event.set()
         steps: list[Callable[[], object]] = [e.stop for e in self.emulators.values()]
         steps += [x.stop for x in (self.snapshot, self.serving) if x is not None]
-        steps += [lambda: [t.join(timeout=5) for t in self.threads]]
+        steps += [lambda t=t: t.join(timeout=5) for t in self.threads]
         steps += [lambda: self.executor.shutdown(wait=False, cancel_futures=True)]
         steps += [x.stop for x in (self.url, self.fault_proxy, self.server) if x is not None]
         steps += [stop_children]
