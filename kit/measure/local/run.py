@@ -7,6 +7,7 @@ serving app as a local process) -> DynamoDB (moto)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import random
@@ -385,7 +386,7 @@ class Run:
         self.stop_event.set()
         steps: list[Callable[[], object]] = [e.stop for e in self.emulators.values()]
         steps += [x.stop for x in (self.snapshot, self.serving) if x is not None]
-        steps += [lambda t=t: t.join(timeout=5) for t in self.threads]
+        steps += [functools.partial(t.join, timeout=5) for t in self.threads]
         steps += [lambda: self.executor.shutdown(wait=False, cancel_futures=True)]
         steps += [x.stop for x in (self.url, self.fault_proxy, self.server) if x is not None]
         steps += [stop_children]
