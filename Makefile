@@ -9,7 +9,7 @@ MODEL_SIZE ?= tiny
 # One stamp per size, so `make demo MODEL_SIZE=base` rebuilds when the size changes.
 MODEL_STAMP := build/.model-$(MODEL_SIZE)
 
-.PHONY: help install model samples demo test bench bench-tools lint clean
+.PHONY: help install browser model samples demo test bench bench-tools lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -22,6 +22,14 @@ $(VENV)/.installed: $(REQS)
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv with every dependency
+
+CHROMIUM ?= /usr/bin/chromium
+# The page tests drive Debian's chromium with Playwright (no browser download).
+browser:  ## install Debian's chromium for the page tests (apt; as root or with sudo)
+	@test -x $(CHROMIUM) || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	@test -x $(CHROMIUM) || { echo "chromium is not at $(CHROMIUM): install it (apt-get install chromium) or set CHROMIUM=..."; exit 1; }
 
 $(MODEL_STAMP): $(VENV)/.installed $(MODEL_SOURCES)
 	$(PY) -m model_build --size $(MODEL_SIZE)
@@ -37,8 +45,8 @@ samples: build/samples/manifest.csv  ## labelled demo WAVs
 demo: model samples  ## the whole proof of concept on an embedded AWS emulator (MODEL_SIZE=...)
 	$(PY) -m kit local
 
-test: $(VENV)/.installed lint  ## lint, then every test (unit, Pulumi mocks, moto, real processes)
-	$(PY) -m pytest
+test: $(VENV)/.installed browser lint  ## lint, then every test (unit, Pulumi mocks, moto, real processes, the page in chromium)
+	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 
 BENCH_SIZES := tiny small base large
 comma := ,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import re
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from kit.decide.cost import DEFAULT_RPM, CostModel, Pricing, variants_from_resul
 from kit.decide.simulate.options import SimulateOptions
 from kit.decide.simulate.study import run_study
 from kit.render.format import md, money
+from kit.render.page import decision_page, plain_page
 from kit.render.plots import plot_cost, plot_latency
 from kit.render.recommend import recommendation_markdown
 from kit.render.simulation import (
@@ -113,19 +114,72 @@ def _cell(value: object) -> str:
     return md(value)
 
 
+RUN_WORDS = {
+    "requests": "{} uploads per variant",
+    "warm": "{} warm invocations measured",
+    "concurrency": "concurrency {}",
+    "cold_starts": "{} cold starts forced",
+    "idle_timeout_s": "environments retired after {} s idle",
+    "max_environments": "at most {} environments per variant",
+    "burst": "bursts of {} uploads",
+    "rpm": "{} uploads a minute (0: as fast as they complete)",
+    "seed": "seed {}",
+    "crash_rate": "crash rate {}",
+    "s3_fault_rate": "S3 throttling rate {}",
+    "dynamodb_fault_rate": "DynamoDB throttling rate {}",
+    "retry_delays_s": "retries after {} s",
+}
+"""Run settings said in words; any other key is listed as it is."""
+
+
+def _setup_words(name: str, setup: Any) -> str:
+    v = setup.model_dump(exclude_none=True, mode="json")
+    words = f"{md(name)}: {md(v['kind'])}, {v['memory_mb']:,} MB {md(v.get('architecture', ''))}"
+    if v.get("instance_type"):
+        words += f", {md(v.get('instance_count', 1))} x {md(v['instance_type'])}"
+    if v.get("serverless_memory_mb"):
+        words += f", Serverless {md(v['serverless_memory_mb'])} MB x {md(v.get('serverless_max_concurrency'))}"
+    if v.get("provisioned_concurrency"):
+        words += f", provisioned concurrency {md(v['provisioned_concurrency'])}"
+    return words + f", timeout {md(v.get('timeout_s'))} s, entry {md(v.get('entry'))}"
+
+
 def _config_rows(doc: Results) -> str:
-    rows = ["| setting | value |", "|---|---|"]
-    rows += [
-        f"| {name} | {_cell(setup.model_dump(exclude_none=True, mode='json'))} |"
-        for name, setup in doc.variants.items()
+    """The run's configuration in sentences (every value escaped as text)."""
+    run = dict(doc.run)
+    said = [
+        RUN_WORDS[k].format(_cell(run.pop(k)))
+        for k in list(RUN_WORDS)
+        if k in run and run[k] not in (None, 0, 0.0, [], {})
     ]
-    rows += [f"| {key} | {_cell(value)} |" for key, value in doc.run.items()]
-    rows.append(f"| model | {_cell(doc.model.model_dump(exclude_none=True, mode='json'))} |")
-    rows.append(f"| CPU share | {_cell(doc.cpu.model_dump(mode='json'))} |")
+    for k in list(RUN_WORDS):
+        run.pop(k, None)
+    run.pop("gap_indices", None)  # which uploads were preceded by an idle gap: in the JSON
+    m = doc.model
+    lines = [
+        f"- Run: {doc.target} on {md(doc.machine.get('cpus', '?'))} CPUs "
+        f"({md(doc.machine.get('platform', 'unknown platform'))}, Python "
+        f"{md(doc.machine.get('python', '?'))}); " + ", ".join(said) + ".",
+        "- Variants: " + "; ".join(_setup_words(n, s) for n, s in doc.variants.items()) + ".",
+        f"- Model: {md(m.source)}"
+        + (f" ({md(m.size)})" if m.size else "")
+        + f", {m.size_bytes:,} bytes, {m.sample_rate:,} Hz, labels "
+        + ", ".join(md(x) for x in m.labels)
+        + f", sha256 {md(m.sha256[:12])}.",
+        f"- CPU share: {md(doc.cpu.mechanism)}, "
+        + ", ".join(f"{md(k)} {v:.2f} vCPU" for k, v in doc.cpu.vcpus.items())
+        + f" ({md(doc.cpu.note)}).",
+    ]
     if doc.endpoint is not None:
-        rows.append(f"| endpoint | {_cell(doc.endpoint.model_dump(exclude_none=True))} |")
-    rows += [f"| machine {key} | {_cell(value)} |" for key, value in doc.machine.items()]
-    return "\n".join(rows)
+        lines.append(
+            f"- Endpoint: {md(doc.endpoint.name)}, started in {doc.endpoint.startup_ms:,.0f} ms "
+            f"({md(doc.endpoint.note)})."
+        )
+    if run:
+        lines.append(
+            "- Other settings: " + "; ".join(f"{md(k)} {_cell(v)}" for k, v in run.items()) + "."
+        )
+    return "\n".join(lines)
 
 
 def _cost_tables(cost: dict) -> str:
@@ -239,54 +293,6 @@ def _assumptions(doc: Results, cost: dict, sim: dict) -> list[str]:
     return notes
 
 
-REPORT_IMAGES = (
-    "latency_timeline.png",
-    "latency_boxplot.png",
-    "simulation.png",
-    "cost.png",
-    "cost_log.png",
-    "frontier.png",
-)
-"""The only images a report embeds: its own, by exact name, from its own folder."""
-ALLOWED_TAGS = {
-    "h1", "h2", "h3", "p", "ul", "ol", "li", "strong", "em", "code", "pre", "table", "thead",
-    "tbody", "tr", "th", "td", "img", "br", "hr", "blockquote",
-}  # fmt: skip
-
-
-def _embed_images(html: str, folder: Path) -> str:
-    def repl(match: re.Match) -> str:
-        src = match.group(1)
-        path = folder / src
-        if src not in REPORT_IMAGES or not path.is_file():
-            return 'src=""'  # anything else a value named stays outside the page
-        data = base64.b64encode(path.read_bytes()).decode()
-        return f'src="data:image/png;base64,{data}"'
-
-    return re.sub(r'src="([^"]*)"', repl, html)
-
-
-def safe_html(html: str) -> str:
-    """The rendered Markdown with nothing but the report's own tags (nh3, the ammonia
-    sanitizer): no script, no event handler, no link, no style from any value."""
-    import nh3
-
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes={"img": {"src", "alt"}, "th": {"align"}, "td": {"align"}},
-        url_schemes=set(),
-        strip_comments=True,
-    )
-
-
-CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
-"""No script, no request to anywhere: the page is data and its own images."""
-CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .6em}
-th{background:#f3f3f3}img{max-width:100%}code{background:#f3f3f3;padding:0 .2em}"""
-
-
 def write_report(
     doc: Results,
     out_dir: Path,
@@ -297,12 +303,15 @@ def write_report(
     console: Any = None,
     demand: Any = None,
     target: Any = None,
+    search: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
     """Write report.md and report.html (with the plots) into ``out_dir``.
 
     ``traffic`` holds the simulation options (``kit simulate``'s traffic and platform
-    flags); by default a Poisson sweep over ``DEFAULT_LEVELS``.
+    flags); by default a Poisson sweep over ``DEFAULT_LEVELS``. ``search`` holds
+    ``recommend``'s search settings (levels, ci_reps, extend) for the page's every study.
     """
+    from kit.decide.recommend.grid import grid
     from kit.decide.recommend.space import Target
     from kit.decide.recommend.study import recommend
     from kit.render.recommend import plot_frontier
@@ -315,16 +324,12 @@ def write_report(
             "the consistency check flagged every variant): nothing was measured to decide from; "
             "see the run's checks and fix what failed"
         )
-        body = [
-            f"# Serverless audio inference: {doc.target} run of {doc.created_at}",
-            "## Recommendation",
-            f"No recommendation: {why}.",
-            "## Run configuration",
-            _config_rows(doc),
-            "## Latency",
-            latency_markdown(doc),
+        sections = [
+            ("Recommendation", f"No recommendation: {why}."),
+            ("Run configuration", _config_rows(doc)),
+            ("Latency", latency_markdown(doc)),
         ]
-        return _write_pages(body, out_dir)
+        return _write_pages(_title(doc), sections, out_dir)
     found = recommend(
         doc,
         demand or default_demand(),
@@ -332,9 +337,21 @@ def write_report(
         prices=prices,
         out=out_dir,
         model_path=run_model_path(doc),
+        **(search or {}),
     )
     results.write_json(found, out_dir / "recommend.json")
     plot_frontier(found, out_dir / "frontier.png")
+    with _bar(console, "decision page: the other shapes and targets") as progress:
+        studies = grid(
+            ranked,
+            demand or default_demand(),
+            target or Target(),
+            found,
+            prices=prices,
+            progress=progress,
+            **(search or {}),
+        )
+    results.write_json(studies, out_dir / "grid.json")
     options = traffic or SimulateOptions(prices_file=prices)
     # one entry at a time: the synchronous http variant is not ranked against the uploads
     uploads = [v for v, setup in ranked.variants.items() if setup.entry == "s3"]
@@ -349,15 +366,12 @@ def write_report(
     # max() of one float raises TypeError: keep the floor inside the list (one variant, no pair).
     top = max([1000.0, *(x["rpm"] * 10 for x in cost["crossovers"] if x["rpm"])])
     cost_log = plot_cost(cost, out_dir / "cost_log.png", log=True, max_rpm=top)
-    body = [
-        f"# Serverless audio inference: {doc.target} run of {doc.created_at}",
-        "## Recommendation",
-        *recommendation_markdown(found, given=demand is not None),
-        "## Verdict",
-        *[f"- {line}" for line in verdict(doc, sim)],
-        "## Run configuration",
-        _config_rows(doc),
-        "## Latency",
+    lines = {
+        "Recommendation": recommendation_markdown(found, given=demand is not None),
+        "Verdict": [f"- {line}" for line in verdict(doc, sim)],
+        "Run configuration": [_config_rows(doc)],
+    }
+    lines["Latency"] = [
         "Latency is what a caller of the function sees: init or restore plus duration on a cold start, "
         "duration otherwise. e2e is upload until the prediction is in DynamoDB.",
         latency_markdown(doc),
@@ -366,46 +380,115 @@ def write_report(
         + f" ({md(doc.checks.accuracy_note)}).",
         *[f"- {_plain(line)}" for line in sample_lines(doc) + consistency_lines(doc)],
         *[f"![{p.stem}]({p.name})" for p in latency_plots],
-        "## Simulated traffic",
+    ]
+    lines["Simulated traffic"] = [
         "Each variant under the traffic below, request by request, from this run's measured "
         "samples (`python -m kit simulate`; figures in `simulation.json`). Cold share in "
         "brackets: at both ends of the idle-lifetime range. Intervals: 5-95 % over resamples of "
         "the measured samples.",
         simulation_markdown(sim),
         f"![cost and latency target by traffic]({sim_plot.name})",
-        "## Cost",
+    ]
+    lines["Cost"] = [
         "Warm prices (no cold starts; the simulated totals above include them"
         + (f"; cold share given: {cold_fraction:.1%}" if cold_fraction is not None else "")
         + ").",
         _cost_tables(cost),
         f"![cost]({cost_plot.name})",
         f"![cost, log scales]({cost_log.name})",
-        "## Crossovers",
+    ]
+    lines["Crossovers"] = [
         "With the cold-start share of each simulated traffic level:",
         *[f"- {line}" for line in crossover_lines(sim)],
         "Warm prices only:",
         _crossovers(cost),
-        "## Sensitivity",
-        _sensitivity(cost),
-        "## Assumptions and limits",
-        *[f"- {n}" for n in _assumptions(doc, cost, sim)],
     ]
-    return _write_pages(body, out_dir)
+    lines["Sensitivity"] = [_sensitivity(cost)]
+    lines["Assumptions and limits"] = [f"- {n}" for n in _assumptions(doc, cost, sim)]
+    sections = [(heading, "\n\n".join(body)) for heading, body in lines.items()]
+    data = page_data(studies, found, out_dir)
+    return _write_pages(_title(doc), sections, out_dir, found["answer"], data)
 
 
-def _write_pages(body: list[str], out_dir: Path) -> tuple[Path, Path]:
-    """report.md, and report.html with the images inlined."""
-    import markdown
+@contextlib.contextmanager
+def _bar(console: Any, what: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on ``console`` (none without one), fed (done, total)."""
+    if console is None:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    text = "\n\n".join(body) + "\n"
+    with Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(), console=console) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _title(doc: Results) -> str:
+    return f"Serverless audio inference: {doc.target} run of {doc.created_at}"
+
+
+def page_data(studies: dict[str, Any], found: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """What the decision page looks up: the grid, names, colours and preflight verdicts."""
+    from kit.render.recommend import FAMILY_COLORS
+
+    return studies | {
+        "families": found["families"],
+        "colors": FAMILY_COLORS,
+        "average_rpm": found["demand"]["average_rpm"],
+        "preflight": preflight_picks(studies, found, out_dir),
+    }
+
+
+MAX_PREFLIGHTS = 12
+"""Distinct configurations the page's grid would deploy that are checked with kit preflight."""
+
+
+def preflight_picks(
+    studies: dict[str, Any], found: dict[str, Any], out_dir: Path
+) -> dict[str, list[str]]:
+    """``kit preflight``'s findings for each distinct configuration the page can show to
+    deploy, keyed by its commands (the user's own pick is checked by ``recommend``)."""
+    import tempfile
+
+    from kit.decide.recommend.deploy import deploy
+
+    checked: dict[str, list[str]] = {}
+    d = found.get("deploy")
+    if d:
+        checked["\n".join(d["commands"])] = [f["problem"] for f in d["preflight_findings"]]
+    picks: dict[str, dict[str, Any]] = {}
+    for study in studies["studies"].values():
+        for level in study["levels"]:
+            family = level["pick_deployable"]
+            if family:
+                entry = level["families"][family]
+                picks.setdefault("\n".join(entry["commands"]), entry["config"])
+    with tempfile.TemporaryDirectory() as tmp:
+        for commands, config in list(picks.items())[:MAX_PREFLIGHTS]:
+            if commands not in checked:
+                report = deploy(config, Path(tmp))
+                checked[commands] = [f["problem"] for f in report["preflight_findings"]]
+    return checked
+
+
+def _write_pages(
+    title: str,
+    sections: list[tuple[str, str]],
+    out_dir: Path,
+    answer: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """report.md (every section), and report.html: the decision page when there is a
+    recommendation (its Recommendation section is the page itself), else the sections."""
+    text = f"# {md(title)}\n\n" + "".join(f"## {h}\n\n{body}\n\n" for h, body in sections)
     md_path = out_dir / "report.md"
     md_path.write_text(text)
-    html = safe_html(markdown.markdown(text, extensions=["tables"]))
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        f"<title>Inference cost report</title><style>{CSS}</style></head><body>{html}</body></html>"
-    )
+    if answer is None or data is None:
+        page = plain_page(title, sections, out_dir)
+    else:
+        details = [(h, body) for h, body in sections if h != "Recommendation"]
+        subtitle = f"Recommendation from {data['studies'][next(iter(data['studies']))]['simulations']:,} simulated configurations for your traffic and target, and the same search for the other shapes and targets below."
+        page = decision_page(title, subtitle, answer, data, details, out_dir)
     html_path = out_dir / "report.html"
-    html_path.write_text(_embed_images(page, out_dir))
+    html_path.write_text(page)
     return md_path, html_path

@@ -46,20 +46,27 @@ def test_hostile_values_stay_text_and_no_outside_file_is_embedded(tmp_path):
             "machine": {"host": PAYLOADS["handler"]},
         }
     )  # fmt: skip
-    md, html = write_report(hostile, out)
+    md, html = write_report(
+        hostile, out, search={"levels": (1.0, 3.0), "extend": False, "ci_reps": 2}
+    )
     page = html.read_text()
     parser = Tags()
     parser.feed(page)
     names = [t for t, _ in parser.tags]
-    assert "script" not in names and "a" not in names
+    scripts = [attrs for t, attrs in parser.tags if t == "script"]
+    # the page's data block and its own script (allowed by hash), nothing from a value
+    assert scripts == [{"type": "application/json", "id": "page-data"}, {}]
+    assert "a" not in names
     assert all(not k.startswith("on") for _, attrs in parser.tags for k in attrs)
     images = [attrs.get("src") or "" for t, attrs in parser.tags if t == "img"]
     embedded = [s for s in images if s.startswith("data:image/png;base64,")]
-    assert len(embedded) == 6 and all(s in ("",) or s.startswith("data:") for s in images)
+    # the report's own plots in the details (the frontier is drawn by the page itself)
+    assert len(embedded) == 5 and all(s in ("",) or s.startswith("data:") for s in images)
     for secret in (out / "secret.png", tmp_path / "outside.png"):  # neither file is in the page
         assert base64.b64encode(secret.read_bytes()).decode() not in page
     assert names.count("h1") == 1  # the report's title; "# Heading from a value" is text
     assert "Heading from a value" in page and "window.owned" in page  # shown, as text
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert "script-src 'sha256-" in page and "unsafe-inline' ;" not in page
     text = md.read_text()
     assert "\n# Heading from a value" not in text and "\n- bullet" not in text

@@ -53,8 +53,11 @@ def recommend(
     out: Path | None = None,
     model_path: str | None = None,
     progress: Progress | None = None,
+    extend: bool = True,
 ) -> dict[str, Any]:
-    """Search, answer, and (with ``out``) write and preflight the recommended stack."""
+    """Search, answer, and (with ``out``) write and preflight the recommended stack.
+
+    ``extend``: search further levels above ``levels`` while Lambda is still cheapest."""
     pricing = Pricing.load(prices)
     params = PlatformParams.load(platform)
     if doc is not None:
@@ -70,12 +73,22 @@ def recommend(
         return demand.traffic(span, scale, seed)
 
     found = search_levels(
-        basis, traffic, target, params, pricing, levels, ci_reps, seed=seed, progress=progress
+        basis,
+        traffic,
+        target,
+        params,
+        pricing,
+        levels,
+        ci_reps,
+        seed=seed,
+        progress=progress,
+        extend=extend,
     )
     restated = demand.restated()
     found["answer"] = answer(found, basis, target, restated)
     found["demand"] = {"restated": restated, "average_rpm": at_users_traffic(found)["rpm"]}
     found["target"] = asdict(target)
+    found["ci_reps"] = ci_reps
     found["basis"] = {
         "memory": basis.memory_note,
         "sources": basis.sources,
