@@ -9,7 +9,7 @@ MODEL_SIZE ?= tiny
 # One stamp per size, so `make demo MODEL_SIZE=base` rebuilds when the size changes.
 MODEL_STAMP := build/.model-$(MODEL_SIZE)
 
-.PHONY: help install browser model samples demo test bench bench-tools lint clean
+.PHONY: help install browser model samples demo test bench bench-tools screenshot lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -47,6 +47,9 @@ demo: model samples  ## the whole proof of concept on an embedded AWS emulator (
 
 test: $(VENV)/.installed browser lint  ## lint, then every test (unit, Pulumi mocks, moto, real processes, the page in chromium)
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+screenshot: browser  ## the README's picture of the decision page (after make demo)
+	$(PY) -m kit.render.screenshot results/report.html docs/decision-page.png
 
 BENCH_SIZES := tiny small base large
 comma := ,

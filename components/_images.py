@@ -52,6 +52,52 @@ def model_context(model_dir: Path) -> tuple[Path, str]:
     return folder, digest
 
 
+KEEP_IMAGES = 10
+"""Images an ECR repository keeps: the newest, which the stack's function, alias and
+SageMaker model run by digest, and the rollbacks before it. Every ``pulumi up`` that
+changes the code or the model pushes one (the ``latest`` tag moves, the older ones stay
+untagged); without a lifecycle policy they pile up at ECR's storage price."""
+LIFECYCLE_POLICY = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": f"keep the {KEEP_IMAGES} newest images (the running one and rollbacks)",
+            "selection": {
+                "tagStatus": "any",
+                "countType": "imageCountMoreThan",
+                "countNumber": KEEP_IMAGES,
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+}
+
+
+def ecr_repository(
+    name: str,
+    force_delete: bool,
+    tags: dict[str, str] | None,
+    opts: pulumi.ResourceOptions,
+) -> aws.ecr.Repository:
+    """A scanned ECR repository with the lifecycle policy above."""
+    import json
+
+    repository = aws.ecr.Repository(
+        name,
+        force_delete=force_delete,
+        image_scanning_configuration={"scan_on_push": True},
+        tags=tags,
+        opts=opts,
+    )
+    aws.ecr.LifecyclePolicy(
+        f"{name}-lifecycle",
+        repository=repository.name,
+        policy=json.dumps(LIFECYCLE_POLICY),
+        opts=opts,
+    )
+    return repository
+
+
 def push_image(
     name: str,
     repository: aws.ecr.Repository,
@@ -83,6 +129,7 @@ def push_image(
         dockerfile={"location": relative_to_cwd(dockerfile)},
         platforms=[PLATFORMS[architecture]],
         build_args=build_args,
+        pull=True,  # base images are tags: take the newest at each build (or pin BASE_IMAGE)
         push=False,
         exports=[{"registry": {"oci_media_types": False, "push": True}}],
         tags=[pulumi.Output.concat(repository.repository_url, ":latest")],

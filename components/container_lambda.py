@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 from audio_inference.settings import CONTAINER
 
-from ._images import model_context, push_image
+from ._images import ecr_repository, model_context, push_image
 from ._packaging import ROOT
 from .inference_lambda import TYPE_PREFIX, InferenceLambda, InferenceLambdaArgs
 
@@ -44,13 +44,7 @@ class ContainerLambda(InferenceLambda):
         """Build and push the image for the function's architecture; run it by digest."""
         assert isinstance(args, ContainerLambdaArgs)
         child = pulumi.ResourceOptions(parent=self)
-        repository = aws.ecr.Repository(
-            f"{name}-repo",
-            force_delete=args.force_delete_repository,
-            image_scanning_configuration={"scan_on_push": True},
-            tags=args.tags,
-            opts=child,
-        )
+        repository = ecr_repository(f"{name}-repo", args.force_delete_repository, args.tags, child)
         # Lambda pulls the image with its service principal, only for this account's functions.
         # The function waits for it (ready_before_publish): CreateFunction on an image whose
         # repository lacks the grant makes Lambda edit the policy itself, and state drifts.

@@ -18,7 +18,7 @@ from audio_inference.settings import (
 )
 
 from . import _iam
-from ._images import push_image
+from ._images import ecr_repository, push_image
 from ._packaging import ROOT, build_model_archive
 from .inference_lambda import TYPE_PREFIX, InferenceLambda, InferenceLambdaArgs
 
@@ -100,13 +100,7 @@ class SageMakerEndpoint(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         serverless = bool(args.serverless_memory_mb)
 
-        repository = aws.ecr.Repository(
-            f"{name}-repo",
-            force_delete=args.force_delete_repository,
-            image_scanning_configuration={"scan_on_push": True},
-            tags=args.tags,
-            opts=child,
-        )
+        repository = ecr_repository(f"{name}-repo", args.force_delete_repository, args.tags, child)
         _, image_uri = push_image(f"{name}-image", repository, DOCKERFILE, opts=child)
 
         archive, digest = build_model_archive(args.model_dir)

@@ -171,10 +171,10 @@ def _config_rows(doc: Results) -> str:
         + f" ({md(doc.cpu.note)}).",
     ]
     if doc.endpoint is not None:
-        lines.append(
-            f"- Endpoint: {md(doc.endpoint.name)}, started in {doc.endpoint.startup_ms:,.0f} ms "
-            f"({md(doc.endpoint.note)})."
-        )
+        e = doc.endpoint
+        started = f", started in {e.startup_ms:,.0f} ms" if e.startup_ms is not None else ""
+        note = f" ({md(e.note)})" if e.note else ""
+        lines.append(f"- Endpoint: {md(e.name or 'unnamed')}{started}{note}.")
     if run:
         lines.append(
             "- Other settings: " + "; ".join(f"{md(k)} {_cell(v)}" for k, v in run.items()) + "."
@@ -358,14 +358,13 @@ def write_report(
     ranked = ranked.without([v for v in ranked.variants if v not in uploads])
     sim = run_study(options, ranked)
     results.write_json(sim, out_dir / "simulation.json")
-    sim_plot = plot_simulation(sim, out_dir / "simulation.png")
+    you = found["demand"]["average_rpm"]
+    sim_plot = plot_simulation(sim, out_dir / "simulation.png", you_rpm=you)
     model = CostModel(variants_from_results(ranked, cold_fraction or 0.0), Pricing.load(prices))
     cost = model.report(rpm)
     latency_plots = plot_latency(doc, out_dir)
-    cost_plot = plot_cost(cost, out_dir / "cost.png")
-    # max() of one float raises TypeError: keep the floor inside the list (one variant, no pair).
-    top = max([1000.0, *(x["rpm"] * 10 for x in cost["crossovers"] if x["rpm"])])
-    cost_log = plot_cost(cost, out_dir / "cost_log.png", log=True, max_rpm=top)
+    cost_plot = plot_cost(cost, out_dir / "cost.png", you_rpm=you)
+    cost_log = plot_cost(cost, out_dir / "cost_log.png", log=True, you_rpm=you)
     lines = {
         "Recommendation": recommendation_markdown(found, given=demand is not None),
         "Verdict": [f"- {line}" for line in verdict(doc, sim)],

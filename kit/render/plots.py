@@ -80,8 +80,29 @@ def plot_latency(doc: Results, out_dir: Path) -> list[Path]:
     return [timeline, boxes]
 
 
-def plot_cost(report: dict, out: Path, log: bool = False, max_rpm: float | None = None) -> Path:
-    """Monthly cost against requests per minute, one line per variant, crossovers marked."""
+def _x_range(
+    report: dict, log: bool, max_rpm: float | None, you: float | None
+) -> tuple[float, float]:
+    """Where the decision is: around the user's traffic and the nearest crossover when the
+    user's traffic is known; else up to the busiest level or crossover."""
+    xs = sorted(x["rpm"] for x in report["crossovers"] if x["rpm"])
+    if you:
+        near = [x for x in xs if x <= 100 * you]  # the first change of the cheapest variant
+        top = max(4 * you, 1.5 * near[0]) if near else 4 * you
+        return (you / 10, max(top, 100 * you)) if log else (0.0, top)
+    top = max_rpm or max([r["rpm"] for r in report["levels"]] + [2 * x for x in xs] + [100])
+    return (top / 1e4 if log else 0.0, top)
+
+
+def plot_cost(
+    report: dict,
+    out: Path,
+    log: bool = False,
+    max_rpm: float | None = None,
+    you_rpm: float | None = None,
+) -> Path:
+    """Monthly cost against requests per minute, one line per variant, crossovers and the
+    user's traffic marked (labels inside the axes)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -92,30 +113,43 @@ def plot_cost(report: dict, out: Path, log: bool = False, max_rpm: float | None 
     per_month = 60 * report["hours_per_month"]
     per_m = {v["name"]: v["per_million"] for v in report["variants"]}
     fixed = {v["name"]: v["fixed_monthly"] for v in report["variants"]}
-    xs_rpm = [x["rpm"] for x in report["crossovers"] if x["rpm"]]
-    top = max_rpm or max([r["rpm"] for r in report["levels"]] + [2 * x for x in xs_rpm] + [100])
+    lo, top = _x_range(report, log, max_rpm, you_rpm)
     grid = (
-        [top * i / 400 for i in range(401)]
+        [lo + (top - lo) * i / 400 for i in range(401)]
         if not log
-        else [top * 10 ** (-k / 50) for k in range(200, -1, -1)]
+        else [lo * (top / lo) ** (i / 200) for i in range(201)]
     )
     fig, ax = plt.subplots(figsize=(10, 6))
     for v in report["variants"]:
         ys = [fixed[v["name"]] + per_m[v["name"]] * r * per_month / 1e6 for r in grid]
         ax.plot(grid, ys, label=v["label"], color=COLORS.get(v["name"]), linewidth=2)
-    shown = [x for x in report["crossovers"] if x["rpm"] and x["rpm"] <= top]
-    for i, x in enumerate(sorted(shown, key=lambda c: c["rpm"])):
+    shown = [x for x in report["crossovers"] if x["rpm"] and lo <= x["rpm"] <= top]
+    for x in sorted(shown, key=lambda c: c["rpm"]):
         y = fixed[x["a"]] + per_m[x["a"]] * x["rpm"] * per_month / 1e6
         ax.plot([x["rpm"]], [y], "ko")
+        ax.axvline(x["rpm"], color="0.5", ls="--", lw=1)
         ax.annotate(
             f"{x['a']} = {x['b']}: {x['rpm']:,.1f} RPM, ${y:,.2f}/mo",
-            (x["rpm"], y),
-            textcoords="offset points",
-            xytext=(30, 40 + 28 * i),
-            fontsize=9,
-            arrowprops={"arrowstyle": "->", "color": "0.3"},
-            bbox={"boxstyle": "round", "fc": "white", "ec": "0.6"},
+            (x["rpm"], 0.02),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            ha="right",
+            va="bottom",
+            fontsize=8,
+            color="0.3",
         )
+    if you_rpm:
+        ax.axvline(you_rpm, color="black", lw=1.5)
+        ax.annotate(
+            "your traffic",
+            (you_rpm, 0.98),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            ha="right",
+            va="top",
+            fontsize=9,
+        )
+    ax.set_xlim(lo, top)
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -125,7 +159,7 @@ def plot_cost(report: dict, out: Path, log: bool = False, max_rpm: float | None 
         f"Monthly cost by traffic ({report['region']}, {report['hours_per_month']:.0f} h/month)"
     )
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    ax.legend(loc="upper left", fontsize=8)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(out, dpi=120)

@@ -145,8 +145,11 @@ def assumption_lines(doc: dict) -> list[str]:
     return out
 
 
-def plot_simulation(doc: dict, out: Path, shape: str | None = None) -> Path:
-    """Monthly cost against traffic per variant; where p99 misses the target the line is shaded."""
+def plot_simulation(
+    doc: dict, out: Path, shape: str | None = None, you_rpm: float | None = None
+) -> Path:
+    """Monthly cost against traffic per variant; where p99 misses the target the line is
+    shaded; the user's traffic marked when known."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -181,6 +184,17 @@ def plot_simulation(doc: dict, out: Path, shape: str | None = None) -> Path:
         ]
         ax.plot(xs, ys, ":", color=f"{0.35 + 0.2 * row_i:.2f}", label=row["label"], linewidth=1.5)
     ax.plot([], [], "x", color="black", label=f"p99 over {doc['slo_p99_ms']:,.0f} ms (shaded)")
+    if you_rpm:
+        ax.axvline(you_rpm, color="black", lw=1.5)
+        ax.annotate(
+            "your traffic",
+            (you_rpm, 0.98),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            ha="right",
+            va="top",
+            fontsize=9,
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(f"requests per minute ({chosen['shape']} traffic, monthly average)")

@@ -46,6 +46,7 @@ OPERATIONS = {
     "aws:sagemaker/model:Model": ("sagemaker", "CreateModel"),
     "aws:dynamodb/table:Table": ("dynamodb", "CreateTable"),
     "aws:ecr/repository:Repository": ("ecr", "CreateRepository"),
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": ("ecr", "PutLifecyclePolicy"),
     "aws:iam/role:Role": ("iam", "CreateRole"),
     "aws:appautoscaling/target:Target": ("application-autoscaling", "RegisterScalableTarget"),
     "aws:appautoscaling/policy:Policy": ("application-autoscaling", "PutScalingPolicy"),
@@ -63,6 +64,10 @@ RENAMES = {
     "aws:sagemaker/model:Model": {"name": "ModelName"},
     "aws:dynamodb/table:Table": {"name": "TableName"},
     "aws:ecr/repository:Repository": {"name": "repositoryName"},
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": {
+        "repository": "repositoryName",
+        "policy": "lifecyclePolicyText",
+    },
     "aws:iam/role:Role": {"name": "RoleName", "assumeRolePolicy": "AssumeRolePolicyDocument"},
     "aws:appautoscaling/policy:Policy": {"name": "PolicyName"},
 }

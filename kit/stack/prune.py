@@ -36,13 +36,15 @@ def plan(lambda_client: Any, function_name: str, alias: str, keep_previous: int 
             FunctionName=function_name
         ):
             versions += [v["Version"] for v in page["Versions"] if v["Version"] != "$LATEST"]
+        aliased = {
+            a["FunctionVersion"]
+            for page in lambda_client.get_paginator("list_aliases").paginate(
+                FunctionName=function_name
+            )
+            for a in page["Aliases"]
+        }
     except lambda_client.exceptions.ResourceNotFoundException:
         raise KitError(f"function {function_name} does not exist: run `pulumi up` first") from None
-    aliased = {
-        a["FunctionVersion"]
-        for page in lambda_client.get_paginator("list_aliases").paginate(FunctionName=function_name)
-        for a in page["Aliases"]
-    }
     try:
         live = lambda_client.get_alias(FunctionName=function_name, Name=alias)["FunctionVersion"]
     except lambda_client.exceptions.ResourceNotFoundException:

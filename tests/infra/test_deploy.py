@@ -18,6 +18,19 @@ def test_image_is_pushed_with_docker_media_types(run_stack):
     assert image["exports"] == [{"registry": {"ociMediaTypes": False, "push": True}}]
 
 
+def test_every_repository_expires_old_images(run_stack):
+    """Each deploy pushes an image; the repositories keep the newest ten, not all of them."""
+    import json
+
+    run = run_stack(variants=["sagemaker", "container"])
+    repos = run.mocks.of_type("aws:ecr/repository:Repository")
+    policies = run.mocks.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    assert len(repos) == len(policies) == 2
+    for policy in policies:
+        [rule] = json.loads(policy.inputs["policy"])["rules"]
+        assert rule["selection"]["countNumber"] == 10 and rule["action"]["type"] == "expire"
+
+
 def test_model_image_is_repository_at_digest_without_tag(run_stack):
     run = run_stack(variants=["sagemaker"])
     image = run.mocks.one("aws:sagemaker/model:Model", "sagemaker-model")["primaryContainer"][

@@ -33,13 +33,20 @@ def test_container_lambda_runs_its_own_image_by_digest(run_stack):
     )
     assert policy["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
     assert run.outputs["upload_prefixes"] == {"container": "incoming/container/"}
+    # old images expire: the newest 10 stay (the running digest and rollbacks)
+    lifecycle = run.mocks.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "container-repo-lifecycle")
+    [rule] = json.loads(lifecycle["policy"])["rules"]
+    assert rule["selection"] == {
+        "tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10
+    } and rule["action"] == {"type": "expire"}  # fmt: skip
+    assert image["pull"] is True  # the base image's tag is pulled anew at each build
 
 
 def test_container_dockerfile_bakes_the_model_and_runs_the_same_handler():
     from components._packaging import ROOT
 
     text = (ROOT / "functions" / "Dockerfile").read_text()
-    assert "FROM public.ecr.aws/lambda/python:3.12" in text
+    assert "ARG BASE_IMAGE=public.ecr.aws/lambda/python:3.12\nFROM ${BASE_IMAGE}" in text
     assert "COPY --from=model model.onnx model.json /opt/model/" in text
     assert "ENV MODEL_DIR=/opt/model" in text and 'CMD ["standard_handler.handler"]' in text
     assert "torch" not in text

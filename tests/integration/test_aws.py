@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -233,6 +234,25 @@ def test_reconfigure_is_undone(platform, samples, model_dir):
         for v in lam.list_versions_by_function(FunctionName=names["snapstart"])["Versions"]
     ]
     assert versions == ["$LATEST", before]
+
+
+def test_reconfigure_is_refused_on_a_provisioned_variant_before_anything_changes(
+    platform, samples, model_dir
+):
+    """Its trigger invokes alias live, whose initialized environments a change of $LATEST
+    does not retire: the forced "cold starts" would be warm."""
+    lam = platform.lam
+    name = platform.outputs["function_names"]["standard"]
+    before = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    outputs = {**platform.outputs, "provisioned_concurrency": {"standard": 2}}
+    work = workload(samples, model_dir, requests=2, cold_starts=2, variants=["standard"])
+    with pytest.raises(KitError, match=r"standard \(2\).*--cold-strategy burst"):
+        AwsRun(outputs, work, Clients("us-east-1"))
+    assert lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"] == before
+    # burst, or none, is what such a variant can be measured with
+    burst = workload(samples, model_dir, requests=2, cold_starts=2, variants=["standard"])
+    burst = dataclasses.replace(burst, cold_strategy="burst")
+    AwsRun(outputs, burst, Clients("us-east-1"))
 
 
 def test_burst_sends_uploads_together(platform, samples, model_dir):

@@ -17,19 +17,11 @@ import pytest
 
 from kit.decide.recommend.answer import _money
 from kit.decide.report import write_report
+from kit.render.screenshot import FLAGS
 from kit.results import ModelIdentity
 from tests.helpers.results import doc, setup
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")

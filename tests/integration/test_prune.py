@@ -48,3 +48,15 @@ def test_prune_keeps_live_previous_and_aliased_versions(function):
     left = [v["Version"] for v in lam.list_versions_by_function(FunctionName="snap")["Versions"]]
     assert left == ["$LATEST", versions[0], versions[2], versions[3]]
     assert plan(lam, "snap", "live", keep_previous=0).delete == [versions[2]]
+
+
+def test_a_missing_alias_or_function_is_one_line_and_deletes_nothing(function):
+    from kit.errors import KitError
+
+    lam, versions = function
+    with pytest.raises(KitError, match=r"snap has no alias 'gone'.*nothing is deleted"):
+        plan(lam, "snap", "gone")
+    with pytest.raises(KitError, match=r"function nope does not exist"):
+        plan(lam, "nope", "live")
+    left = [v["Version"] for v in lam.list_versions_by_function(FunctionName="snap")["Versions"]]
+    assert left == ["$LATEST", *versions]

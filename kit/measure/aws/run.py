@@ -64,6 +64,25 @@ def signed_post(url: str, data: bytes, region: str) -> tuple[int, dict]:
             return err.code, {}
 
 
+def refuse_reconfigure_with_provisioned(outputs: dict, workload: Workload) -> None:
+    """``reconfigure`` edits ``$LATEST``; a provisioned variant's trigger invokes alias
+    ``live``, whose initialized environments a configuration change does not retire: its
+    "cold starts" would be warm. Refuse before anything is sent or changed."""
+    if workload.cold_strategy != "reconfigure" or not workload.cold_points():
+        return
+    provisioned = outputs.get(out.PROVISIONED_CONCURRENCY) or {}
+    held = {v: n for v, n in provisioned.items() if n and v in workload.variants}
+    if held:
+        listed = ", ".join(f"{v} ({n})" for v, n in held.items())
+        raise KitError(
+            f"--cold-strategy reconfigure cannot force cold starts on a variant with provisioned "
+            f"concurrency: {listed} keep their environments initialized behind alias live. Use "
+            "--cold-strategy burst (uploads beyond the provisioned environments spill over to "
+            "on-demand ones, the cold starts your users would see) or --cold-strategy none, or "
+            "measure those variants in a stack without provisionedConcurrency"
+        )
+
+
 class AwsRun:
     """One benchmark of the deployed variants."""
 
@@ -75,6 +94,7 @@ class AwsRun:
         self.run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:4]
         self._items: dict[str, dict] = {}
         self.model = model_identity(workload.model_dir)
+        refuse_reconfigure_with_provisioned(outputs, workload)
         deployed = outputs.get(out.MODEL_SHA256)
         if deployed and deployed != self.model.sha256:
             raise KitError(
