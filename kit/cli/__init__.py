@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cost": ("kit.cli.cost", "monthly cost per variant at steady traffic, crossovers, sensitivity"),
     "report": ("kit.cli.report", "the decision report (Markdown + HTML) for a results file"),
     "preflight": ("kit.cli.preflight", "check stack settings against what AWS accepts, offline"),
+    "prices": (
+        "kit.cli.prices",
+        "the prices used, with sources; --refresh from the AWS Price List API",
+    ),
     "prune": ("kit.cli.prune", "delete SnapStart versions nothing invokes (each one is billed)"),
 }
 EPILOG = "Run `python -m kit COMMAND --help` for a command's options."

@@ -9,6 +9,7 @@ from typing import Any
 
 from kit import ROOT, results
 from kit.decide.cost import DEFAULT_RPM, CostModel, Pricing, variants_from_results
+from kit.decide.cost.unpriced import unpriced_lines
 from kit.decide.simulate.options import SimulateOptions
 from kit.decide.simulate.study import run_study
 from kit.render.format import md, money
@@ -33,6 +34,7 @@ SECTIONS = (
     "Cost",
     "Crossovers",
     "Sensitivity",
+    "Prices",
     "Assumptions and limits",
 )
 
@@ -260,7 +262,15 @@ def _sensitivity(cost: dict) -> str:
     return head + "\n".join(rows)
 
 
-def _assumptions(doc: Results, cost: dict, sim: dict) -> list[str]:
+def _price_table(pricing: Pricing) -> str:
+    from kit.decide.cost.pricing import price_rows
+
+    rows = ["| price | value | unit | source | verified |", "|---|---|---|---|---|"]
+    rows += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in price_rows(pricing)]
+    return "\n".join(rows)
+
+
+def _assumptions(doc: Results, cost: dict, sim: dict, prices: Path | None) -> list[str]:
     notes = [
         f"Prices: {cost['region']}, on-demand, catalogue dated {cost['pricing_effective_date']} "
         "(`kit/decide/cost/pricing.json`; SageMaker instance prices are from secondary sources). "
@@ -280,8 +290,9 @@ def _assumptions(doc: Results, cost: dict, sim: dict) -> list[str]:
         "billed restore duration per restore.",
         "Every upload: one S3 PUT, two S3 GETs (a ranged GET that learns the size, then the rest), one "
         "DynamoDB write unit; an http request: the DynamoDB write only (the audio is in the request).",
-        "The SageMaker endpoint runs all month; the proxy Lambda's cost is included. Data transfer, "
-        "CloudWatch Logs ingestion and ECR storage are not included (small for this workload).",
+        "The SageMaker endpoint runs all month; the proxy Lambda's cost is included. Data "
+        "transfer out of AWS is not included (the results stay in the region).",
+        *unpriced_lines(Pricing.load(prices), doc.run.get("largest_upload_bytes")),
     ]
     if doc.target == "local":
         notes.append(
@@ -403,7 +414,13 @@ def write_report(
         _crossovers(cost),
     ]
     lines["Sensitivity"] = [_sensitivity(cost)]
-    lines["Assumptions and limits"] = [f"- {n}" for n in _assumptions(doc, cost, sim)]
+    lines["Prices"] = [
+        "Every price the figures use, with its source and whether it was checked against AWS's "
+        "own page (`python -m kit prices`; `--refresh` fetches the instance prices from the AWS "
+        "Price List API).",
+        _price_table(Pricing.load(prices)),
+    ]
+    lines["Assumptions and limits"] = [f"- {n}" for n in _assumptions(doc, cost, sim, prices)]
     sections = [(heading, "\n\n".join(body)) for heading, body in lines.items()]
     data = page_data(studies, found, out_dir)
     return _write_pages(_title(doc), sections, out_dir, found["answer"], data)

@@ -93,6 +93,7 @@ def assumption_lines(found: dict[str, Any]) -> list[str]:
     lines.append(
         f"prices: {p['region']}, effective {p['effective_date']}, {p['hours_per_month']:g} h a month"
     )
+    lines += p.get("unpriced", [])
     notes = {
         n for lv in found["levels"] for e in lv["families"].values() for n in e.get("notes", [])
     }

@@ -30,7 +30,8 @@ def test_a_crossover_that_never_happens_says_why():
     assert "$13.80 vs $16.82 per 1M" in x.reason
 
 
-S3_DDB_PER_REQUEST = 0.000005 + 2 * 0.0000004 + 0.000000625
+# one S3 PUT, two GETs, one DynamoDB write, and 1,300 B of CloudWatch Logs at $0.50/GB
+S3_DDB_PER_REQUEST = 0.000005 + 2 * 0.0000004 + 0.000000625 + 1300 / 1e9 * 0.5
 
 
 def test_arm64_by_hand():

@@ -187,6 +187,7 @@ class CostModel:
                 * v.instance_count,
                 "s3_requests": n * (v.s3_puts * p.price("s3_put") + v.s3_gets * p.price("s3_get")),
                 "dynamodb_writes": n * v.dynamodb_writes * p.price("dynamodb_write"),
+                "log_ingestion": self.log_ingestion(n),
             }
         gb = v.memory_mb / 1024
         cold = n * v.cold_fraction
@@ -228,7 +229,14 @@ class CostModel:
         if s3:
             parts["s3_requests"] = n * s3
         parts["dynamodb_writes"] = n * v.dynamodb_writes * p.price("dynamodb_write")
+        parts["log_ingestion"] = self.log_ingestion(n)
         return parts
+
+    def log_ingestion(self, n: float) -> float:
+        """CloudWatch Logs ingestion of ``n`` invocations' log lines (the function's, or the
+        proxy's; a SageMaker endpoint's own logs are not counted)."""
+        p = self.pricing
+        return n * p.price("log_bytes_per_invocation") / 1e9 * p.price("cloudwatch_logs_ingest_gb")
 
     def fixed(self, v: VariantCost) -> float:
         """Monthly cost with no traffic."""

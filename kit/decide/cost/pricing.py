@@ -138,3 +138,27 @@ def check_price(shipped: Any, given: Any, where: str) -> None:
             check_price(shipped[min(i, len(shipped) - 1)], v, f"{where}[{i}]")
     elif _number(shipped) and (not _number(given) or given < 0):
         raise CostInputError(f"{where}: {given!r} must be a finite price of 0 or more")
+
+
+def price_rows(pricing: Pricing) -> list[tuple[str, str, str, str, str]]:
+    """(name, value, unit, source, verified) for every price in the catalogue, as used."""
+    rows = []
+    for key, entry in pricing.data["prices"].items():
+        if "price" in entry:
+            value = f"{entry['price']:g}"
+        elif "tiers" in entry:
+            value = ", ".join(f"{t['price']:g}" for t in entry["tiers"]) + " (tiers)"
+        else:
+            table = entry.get("instances") or entry.get("offers") or {}
+            value = ", ".join(f"{k} {v:g}" for k, v in table.items())
+        verified = entry.get("verified")
+        rows.append(
+            (
+                key,
+                value,
+                str(entry.get("unit", "")),
+                str(entry.get("source", "")),
+                "yes" if verified is True else "no" if verified is False else str(verified),
+            )
+        )
+    return rows

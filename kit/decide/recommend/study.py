@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kit.decide.cost.model import Pricing
+from kit.decide.cost.unpriced import unpriced_lines
 from kit.decide.demand import Demand
 from kit.decide.simulate.platform import PlatformParams
 from kit.results import Results
@@ -106,6 +107,7 @@ def recommend(
         "region": pricing.data["region"],
         "effective_date": pricing.data["effective_date"],
         "hours_per_month": pricing.hours_per_month,
+        "unpriced": unpriced_lines(pricing, target.max_object_bytes),
     }
     here = at_users_traffic(found)
     pick = here.get("pick_deployable")
