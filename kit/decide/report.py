@@ -22,7 +22,12 @@ from kit.render.simulation import (
     plot_simulation,
     simulation_markdown,
 )
-from kit.render.tables import consistency_lines, latency_markdown, sample_lines
+from kit.render.tables import (
+    consistency_lines,
+    latency_markdown,
+    run_config_markdown,
+    sample_lines,
+)
 from kit.results import Kind, Results
 
 SECTIONS = (
@@ -104,84 +109,6 @@ def verdict(doc: Results, sim: dict) -> list[str]:
             "Re-run `python -m kit report` on a `kit aws` results file before deciding."
         )
     return lines
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    if isinstance(value, dict):
-        return ", ".join(f"{md(k)}={_cell(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(_cell(v) for v in value)
-    return md(value)
-
-
-RUN_WORDS = {
-    "requests": "{} uploads per variant",
-    "warm": "{} warm invocations measured",
-    "concurrency": "concurrency {}",
-    "cold_starts": "{} cold starts forced",
-    "idle_timeout_s": "environments retired after {} s idle",
-    "max_environments": "at most {} environments per variant",
-    "burst": "bursts of {} uploads",
-    "rpm": "{} uploads a minute (0: as fast as they complete)",
-    "seed": "seed {}",
-    "crash_rate": "crash rate {}",
-    "s3_fault_rate": "S3 throttling rate {}",
-    "dynamodb_fault_rate": "DynamoDB throttling rate {}",
-    "retry_delays_s": "retries after {} s",
-}
-"""Run settings said in words; any other key is listed as it is."""
-
-
-def _setup_words(name: str, setup: Any) -> str:
-    v = setup.model_dump(exclude_none=True, mode="json")
-    words = f"{md(name)}: {md(v['kind'])}, {v['memory_mb']:,} MB {md(v.get('architecture', ''))}"
-    if v.get("instance_type"):
-        words += f", {md(v.get('instance_count', 1))} x {md(v['instance_type'])}"
-    if v.get("serverless_memory_mb"):
-        words += f", Serverless {md(v['serverless_memory_mb'])} MB x {md(v.get('serverless_max_concurrency'))}"
-    if v.get("provisioned_concurrency"):
-        words += f", provisioned concurrency {md(v['provisioned_concurrency'])}"
-    return words + f", timeout {md(v.get('timeout_s'))} s, entry {md(v.get('entry'))}"
-
-
-def _config_rows(doc: Results) -> str:
-    """The run's configuration in sentences (every value escaped as text)."""
-    run = dict(doc.run)
-    said = [
-        RUN_WORDS[k].format(_cell(run.pop(k)))
-        for k in list(RUN_WORDS)
-        if k in run and run[k] not in (None, 0, 0.0, [], {})
-    ]
-    for k in list(RUN_WORDS):
-        run.pop(k, None)
-    run.pop("gap_indices", None)  # which uploads were preceded by an idle gap: in the JSON
-    m = doc.model
-    lines = [
-        f"- Run: {doc.target} on {md(doc.machine.get('cpus', '?'))} CPUs "
-        f"({md(doc.machine.get('platform', 'unknown platform'))}, Python "
-        f"{md(doc.machine.get('python', '?'))}); " + ", ".join(said) + ".",
-        "- Variants: " + "; ".join(_setup_words(n, s) for n, s in doc.variants.items()) + ".",
-        f"- Model: {md(m.source)}"
-        + (f" ({md(m.size)})" if m.size else "")
-        + f", {m.size_bytes:,} bytes, {m.sample_rate:,} Hz, labels "
-        + ", ".join(md(x) for x in m.labels)
-        + f", sha256 {md(m.sha256[:12])}.",
-        f"- CPU share: {md(doc.cpu.mechanism)}, "
-        + ", ".join(f"{md(k)} {v:.2f} vCPU" for k, v in doc.cpu.vcpus.items())
-        + f" ({md(doc.cpu.note)}).",
-    ]
-    if doc.endpoint is not None:
-        e = doc.endpoint
-        started = f", started in {e.startup_ms:,.0f} ms" if e.startup_ms is not None else ""
-        note = f" ({md(e.note)})" if e.note else ""
-        lines.append(f"- Endpoint: {md(e.name or 'unnamed')}{started}{note}.")
-    if run:
-        lines.append(
-            "- Other settings: " + "; ".join(f"{md(k)} {_cell(v)}" for k, v in run.items()) + "."
-        )
-    return "\n".join(lines)
 
 
 def _cost_tables(cost: dict) -> str:
@@ -322,7 +249,7 @@ def write_report(
     flags); by default a Poisson sweep over ``DEFAULT_LEVELS``. ``search`` holds
     ``recommend``'s search settings (levels, ci_reps, extend) for the page's every study.
     """
-    from kit.decide.recommend.grid import grid
+    from kit.decide.recommend.grid import grid, page_data
     from kit.decide.recommend.space import Target
     from kit.decide.recommend.study import recommend
     from kit.render.recommend import plot_frontier
@@ -337,7 +264,7 @@ def write_report(
         )
         sections = [
             ("Recommendation", f"No recommendation: {why}."),
-            ("Run configuration", _config_rows(doc)),
+            ("Run configuration", run_config_markdown(doc)),
             ("Latency", latency_markdown(doc)),
         ]
         return _write_pages(_title(doc), sections, out_dir)
@@ -379,7 +306,7 @@ def write_report(
     lines = {
         "Recommendation": recommendation_markdown(found, given=demand is not None),
         "Verdict": [f"- {line}" for line in verdict(doc, sim)],
-        "Run configuration": [_config_rows(doc)],
+        "Run configuration": [run_config_markdown(doc)],
     }
     lines["Latency"] = [
         "Latency is what a caller of the function sees: init or restore plus duration on a cold start, "
@@ -422,7 +349,7 @@ def write_report(
     ]
     lines["Assumptions and limits"] = [f"- {n}" for n in _assumptions(doc, cost, sim, prices)]
     sections = [(heading, "\n\n".join(body)) for heading, body in lines.items()]
-    data = page_data(studies, found, out_dir)
+    data = page_data(studies, found)
     return _write_pages(_title(doc), sections, out_dir, found["answer"], data)
 
 
@@ -441,50 +368,6 @@ def _bar(console: Any, what: str) -> Iterator[Callable[[int, int], None] | None]
 
 def _title(doc: Results) -> str:
     return f"Serverless audio inference: {doc.target} run of {doc.created_at}"
-
-
-def page_data(studies: dict[str, Any], found: dict[str, Any], out_dir: Path) -> dict[str, Any]:
-    """What the decision page looks up: the grid, names, colours and preflight verdicts."""
-    from kit.render.recommend import FAMILY_COLORS
-
-    return studies | {
-        "families": found["families"],
-        "colors": FAMILY_COLORS,
-        "average_rpm": found["demand"]["average_rpm"],
-        "preflight": preflight_picks(studies, found, out_dir),
-    }
-
-
-MAX_PREFLIGHTS = 12
-"""Distinct configurations the page's grid would deploy that are checked with kit preflight."""
-
-
-def preflight_picks(
-    studies: dict[str, Any], found: dict[str, Any], out_dir: Path
-) -> dict[str, list[str]]:
-    """``kit preflight``'s findings for each distinct configuration the page can show to
-    deploy, keyed by its commands (the user's own pick is checked by ``recommend``)."""
-    import tempfile
-
-    from kit.decide.recommend.deploy import deploy
-
-    checked: dict[str, list[str]] = {}
-    d = found.get("deploy")
-    if d:
-        checked["\n".join(d["commands"])] = [f["problem"] for f in d["preflight_findings"]]
-    picks: dict[str, dict[str, Any]] = {}
-    for study in studies["studies"].values():
-        for level in study["levels"]:
-            family = level["pick_deployable"]
-            if family:
-                entry = level["families"][family]
-                picks.setdefault("\n".join(entry["commands"]), entry["config"])
-    with tempfile.TemporaryDirectory() as tmp:
-        for commands, config in list(picks.items())[:MAX_PREFLIGHTS]:
-            if commands not in checked:
-                report = deploy(config, Path(tmp))
-                checked[commands] = [f["problem"] for f in report["preflight_findings"]]
-    return checked
 
 
 def _write_pages(

@@ -144,6 +144,9 @@ def decision_page(
     folder: Path,
 ) -> str:
     """The whole page: answer, controls, the selected point, the plot, then the details."""
+    from .recommend import FAMILY_COLORS
+
+    data = data | {"colors": FAMILY_COLORS}
     e = html.escape
     return (
         head(title, script=True) + "<body>"

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from kit.results import Results
 
-from .format import interval, money, ms, rpm
+from .format import interval, md, money, ms, rpm
 
 
 def latency_table(doc: Results) -> Any:
@@ -258,3 +258,81 @@ def memory_model_lines(models: dict[str, Any]) -> list[str]:
             f"(v = memory / 1,769 MB vCPUs{cap}; {m.source}); fit residuals: {residuals}"
         )
     return lines
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{md(k)}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_cell(v) for v in value)
+    return md(value)
+
+
+RUN_WORDS = {
+    "requests": "{} uploads per variant",
+    "warm": "{} warm invocations measured",
+    "concurrency": "concurrency {}",
+    "cold_starts": "{} cold starts forced",
+    "idle_timeout_s": "environments retired after {} s idle",
+    "max_environments": "at most {} environments per variant",
+    "burst": "bursts of {} uploads",
+    "rpm": "{} uploads a minute (0: as fast as they complete)",
+    "seed": "seed {}",
+    "crash_rate": "crash rate {}",
+    "s3_fault_rate": "S3 throttling rate {}",
+    "dynamodb_fault_rate": "DynamoDB throttling rate {}",
+    "retry_delays_s": "retries after {} s",
+}
+"""Run settings said in words; any other key is listed as it is."""
+
+
+def _setup_words(name: str, setup: Any) -> str:
+    v = setup.model_dump(exclude_none=True, mode="json")
+    words = f"{md(name)}: {md(v['kind'])}, {v['memory_mb']:,} MB {md(v.get('architecture', ''))}"
+    if v.get("instance_type"):
+        words += f", {md(v.get('instance_count', 1))} x {md(v['instance_type'])}"
+    if v.get("serverless_memory_mb"):
+        words += f", Serverless {md(v['serverless_memory_mb'])} MB x {md(v.get('serverless_max_concurrency'))}"
+    if v.get("provisioned_concurrency"):
+        words += f", provisioned concurrency {md(v['provisioned_concurrency'])}"
+    return words + f", timeout {md(v.get('timeout_s'))} s, entry {md(v.get('entry'))}"
+
+
+def run_config_markdown(doc: Results) -> str:
+    """The run's configuration in sentences (every value escaped as text)."""
+    run = dict(doc.run)
+    said = [
+        RUN_WORDS[k].format(_cell(run.pop(k)))
+        for k in list(RUN_WORDS)
+        if k in run and run[k] not in (None, 0, 0.0, [], {})
+    ]
+    for k in list(RUN_WORDS):
+        run.pop(k, None)
+    run.pop("gap_indices", None)  # which uploads were preceded by an idle gap: in the JSON
+    m = doc.model
+    lines = [
+        f"- Run: {doc.target} on {md(doc.machine.get('cpus', '?'))} CPUs "
+        f"({md(doc.machine.get('platform', 'unknown platform'))}, Python "
+        f"{md(doc.machine.get('python', '?'))}); " + ", ".join(said) + ".",
+        "- Variants: " + "; ".join(_setup_words(n, s) for n, s in doc.variants.items()) + ".",
+        f"- Model: {md(m.source)}"
+        + (f" ({md(m.size)})" if m.size else "")
+        + f", {m.size_bytes:,} bytes, {m.sample_rate:,} Hz, labels "
+        + ", ".join(md(x) for x in m.labels)
+        + f", sha256 {md(m.sha256[:12])}.",
+        f"- CPU share: {md(doc.cpu.mechanism)}, "
+        + ", ".join(f"{md(k)} {v:.2f} vCPU" for k, v in doc.cpu.vcpus.items())
+        + f" ({md(doc.cpu.note)}).",
+    ]
+    if doc.endpoint is not None:
+        e = doc.endpoint
+        started = f", started in {e.startup_ms:,.0f} ms" if e.startup_ms is not None else ""
+        note = f" ({md(e.note)})" if e.note else ""
+        lines.append(f"- Endpoint: {md(e.name or 'unnamed')}{started}{note}.")
+    if run:
+        lines.append(
+            "- Other settings: " + "; ".join(f"{md(k)} {_cell(v)}" for k, v in run.items()) + "."
+        )
+    return "\n".join(lines)

@@ -133,7 +133,9 @@ def test_aws_run_joins_items_and_reports(platform, samples, model_dir, tmp_path)
     assert doc.variants["standard"].memory_mb == 4096
     # The reconfigure strategy published 3 versions and deleted them again: 1 is left.
     assert doc.variants["snapstart"].snapstart_versions == 1
-    md, _ = write_report(doc, tmp_path)
+    md, _ = write_report(
+        doc, tmp_path, search={"levels": (1.0, 3.0), "extend": False, "ci_reps": 2}
+    )
     assert all(f"## {s}" in md.read_text() for s in SECTIONS)
     assert "1 for snapstart" in md.read_text()
 

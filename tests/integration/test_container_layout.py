@@ -25,7 +25,9 @@ def _instructions() -> list[tuple[str, str]]:
 
 def test_dockerfile_contract():
     steps = _instructions()
-    assert steps[0] == ("FROM", "--platform=linux/amd64 python:3.12-slim")
+    # the base image is a build argument (a tag by default; pin it by digest there)
+    assert steps[0] == ("ARG", "BASE_IMAGE=python:3.12-slim")
+    assert steps[1] == ("FROM", "--platform=linux/amd64 ${BASE_IMAGE}")
     entry = next(arg for op, arg in steps if op == "ENTRYPOINT")
     assert json.loads(entry) == ["python", "-m", "sagemaker.serve"]  # exec form
     assert json.loads(next(arg for op, arg in steps if op == "CMD")) == ["serve"]

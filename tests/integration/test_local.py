@@ -114,7 +114,8 @@ def test_run_leaves_no_process_behind(local_run):
 
 def test_report_renders_every_section(local_run, tmp_path):
     _, doc, _ = local_run
-    md, html = write_report(doc, tmp_path)
+    quick = {"levels": (0.3, 1.0, 3.0), "extend": False, "ci_reps": 3}  # the page: test_page.py
+    md, html = write_report(doc, tmp_path, search=quick)
     text = md.read_text()
     for section in SECTIONS:
         assert f"## {section}" in text, section
@@ -122,7 +123,9 @@ def test_report_renders_every_section(local_run, tmp_path):
     for image in (*images, "cost_log.png", "frontier.png"):
         assert (tmp_path / image).stat().st_size > 5_000 and f"]({image})" in text
     page = html.read_text()
-    assert page.count("data:image/png;base64,") == 6 and "<table>" in page
+    # the plots in the details; the page draws the frontier itself from its data
+    assert page.count("data:image/png;base64,") == 5 and "<table>" in page
+    assert "id='page-data'" in page and page.count("<details>") == len(SECTIONS) - 1
     # the report opens with the recommendation: the answer paragraph from the search
     opening = text.split("## Recommendation", 1)[1].split("##", 1)[0]
     assert opening.strip().startswith("For your model (") and "a month**" in opening

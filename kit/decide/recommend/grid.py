@@ -19,12 +19,13 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from kit.decide.demand import Demand
 from kit.results import Results
 
-from .deploy import config_commands
+from .deploy import config_commands, deploy
 from .space import Target
 
 STEADY = "steady"
@@ -176,3 +177,40 @@ def grid(
         "studies": studies,
         "ci_reps": {"yours": main.get("ci_reps"), "others": reps},
     }
+
+
+def page_data(studies: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """What the decision page looks up: the grid, the families' names, preflight verdicts."""
+    return studies | {
+        "families": found["families"],
+        "average_rpm": found["demand"]["average_rpm"],
+        "preflight": preflight_picks(studies, found),
+    }
+
+
+MAX_PREFLIGHTS = 12
+"""Distinct configurations the page's grid would deploy that are checked with kit preflight."""
+
+
+def preflight_picks(studies: dict[str, Any], found: dict[str, Any]) -> dict[str, list[str]]:
+    """``kit preflight``'s findings for each distinct configuration the page can show to
+    deploy, keyed by its commands (the user's own pick is checked by ``recommend``)."""
+    import tempfile
+
+    checked: dict[str, list[str]] = {}
+    d = found.get("deploy")
+    if d:
+        checked["\n".join(d["commands"])] = [f["problem"] for f in d["preflight_findings"]]
+    picks: dict[str, dict[str, Any]] = {}
+    for study in studies["studies"].values():
+        for level in study["levels"]:
+            family = level["pick_deployable"]
+            if family:
+                entry = level["families"][family]
+                picks.setdefault("\n".join(entry["commands"]), entry["config"])
+    with tempfile.TemporaryDirectory() as tmp:
+        for commands, config in list(picks.items())[:MAX_PREFLIGHTS]:
+            if commands not in checked:
+                report = deploy(config, Path(tmp))
+                checked[commands] = [f["problem"] for f in report["preflight_findings"]]
+    return checked

@@ -97,12 +97,12 @@ class Interrupts:
 interrupts = Interrupts()
 
 
-def spawn(args: list[str], **kwargs: Any) -> subprocess.Popen:
+def spawn(command: list[str], **kwargs: Any) -> subprocess.Popen:
     """``subprocess.Popen`` in a new process group, recorded for :func:`stop_children`."""
     with interrupts.deferred(), _children_lock:
         if interrupts.stopping:  # a dispatcher thread must not start what cleanup would miss
             raise EnvironmentFailed("the run is stopping: no new process is started")
-        proc = subprocess.Popen(args, start_new_session=True, **kwargs)
+        proc = subprocess.Popen(command, start_new_session=True, **kwargs)
         _children.add(proc)
     return proc
 
