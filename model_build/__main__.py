@@ -118,6 +118,34 @@ def cmd_check(args: argparse.Namespace) -> None:
     console.print(escape(text), soft_wrap=True)  # names are the model's: never rich markup
 
 
+def cmd_wrap(args: argparse.Namespace) -> None:
+    """Wrap a model into the kit's contract, check it and write model.onnx + model.json."""
+    from .wrap import wrap
+
+    labels = [label.strip() for label in args.labels.split(",") if label.strip()]
+    meta, lines = wrap(
+        args.model,
+        labels,
+        args.out,
+        args.sample_rate,
+        window=args.window,
+        hop=args.hop,
+        output=args.output,
+        pool=args.pool,
+    )
+    for line in lines:
+        console.print(f"  {escape(line)}", soft_wrap=True)
+    tried = ", ".join(f"{s:g}" for s in meta["checked"]["run_on_seconds"])
+    console.print(
+        escape(
+            f"wrapped {args.model} into {args.out / 'model.onnx'}: labels {', '.join(meta['labels'])}; "
+            f"checked on {tried} s clips and a batch of 2. Run it with `python -m kit local "
+            f"--model-dir {args.out} --samples DIR` (DIR/<label>/*.wav or a manifest.csv)."
+        ),
+        soft_wrap=True,
+    )
+
+
 def cmd_all(args: argparse.Namespace) -> None:
     """Generate, train and export with defaults."""
     started = time.perf_counter()
@@ -215,6 +243,38 @@ def parser() -> argparse.ArgumentParser:
         help="replace a model.json that records a kit build's parity and accuracy figures",
     )
     c.set_defaults(func=cmd_check)
+
+    w = sub.add_parser(
+        "wrap",
+        help="fit a model shaped otherwise (fixed window, streaming state, one sigmoid, "
+        "several outputs) to the contract: OUT/model.onnx + model.json, checked",
+        description="Compose an ONNX graph around MODEL that frames the clip, carries a "
+        "streaming model's state across frames, pools the scores and turns them into class "
+        "probabilities; defaults come from the graph. A spectrogram front end outside the "
+        "graph is out of scope (export it into the graph).",
+    )
+    w.add_argument("model", type=Path, help="the .onnx file")
+    w.add_argument(
+        "--labels",
+        required=True,
+        help="class labels in output order, comma-separated; one label for a yes/no model "
+        "(its complement, not-LABEL, is added)",
+    )
+    w.add_argument("--out", type=Path, required=True, help="folder for model.onnx + model.json")
+    w.add_argument(
+        "--sample-rate", type=int, default=16_000, help="the model's audio rate (default 16000)"
+    )
+    w.add_argument(
+        "--window",
+        type=int,
+        help="samples per window (default: the graph's fixed length; 32 ms for a streaming model)",
+    )
+    w.add_argument("--hop", type=int, help="samples between windows (default: the window)")
+    w.add_argument("--output", help="which output to read (default: the first that is not a state)")
+    w.add_argument(
+        "--pool", choices=["mean", "max"], default="mean", help="how windows' scores combine"
+    )
+    w.set_defaults(func=cmd_wrap)
 
     s = sub.add_parser("samples", help="write labelled demo WAVs and manifest.csv")
     s.add_argument(

@@ -88,7 +88,8 @@ def check_graph(path: Path, labels: list[str]) -> dict[str, Any]:
     if len(inputs) != 1:
         raise ContractError(
             f"{path.name} has {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); the kit "
-            "feeds exactly one: a float32 waveform [batch, samples]"
+            "feeds exactly one: a float32 waveform [batch, samples]; `python -m model_build wrap` feeds state and "
+            "sample-rate inputs itself (a streaming model's state carried across frames)"
         )
     (waveform,) = inputs
     if waveform.type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
@@ -100,7 +101,8 @@ def check_graph(path: Path, labels: list[str]) -> dict[str, Any]:
     if len(dims) != 2:
         raise ContractError(
             f"input {waveform.name!r} has shape {dims}; it must be [batch, samples] (mono "
-            "waveform; the kit mixes channels down and resamples before inference)"
+            "waveform; the kit mixes channels down and resamples before inference); `python -m model_build wrap` "
+            "adapts [batch, samples, 1] and [batch, 1, samples]"
         )
     static = [
         axis
@@ -110,7 +112,7 @@ def check_graph(path: Path, labels: list[str]) -> dict[str, Any]:
     if static:
         raise ContractError(
             f"input {waveform.name!r} has a fixed {' and '.join(static)} axis {dims}; export it with "
-            "dynamic axes (clips have any length), e.g. torch.onnx.export(..., dynamic_shapes=...)"
+            "dynamic axes (clips have any length), or let `python -m model_build wrap` frame clips into its window"
         )
     output = proto.graph.output[0]
     if output.type.tensor_type.elem_type not in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE):
@@ -121,7 +123,8 @@ def check_graph(path: Path, labels: list[str]) -> dict[str, Any]:
     out_dims = _dims(output)
     if len(out_dims) != 2:
         raise ContractError(
-            f"output {output.name!r} has shape {out_dims}; it must be [batch, classes]"
+            f"output {output.name!r} has shape {out_dims}; it must be [batch, classes] "
+            "(`python -m model_build wrap` averages extra axes and picks one of several outputs with --output)"
         )
     if isinstance(out_dims[1], int) and out_dims[1] > 0 and out_dims[1] != len(labels):
         raise ContractError(
@@ -183,7 +186,8 @@ def check_run(
         ):
             raise ContractError(
                 f"{path.name}'s outputs are not class probabilities (each row must be finite, in "
-                "[0, 1] and sum to 1); put a softmax at the end of the model"
+                "[0, 1] and sum to 1); put a softmax at the end of the model, or let `python -m model_build wrap` add "
+                "it (and turn a single sigmoid into two classes)"
             )
     return {
         "run_on_samples": lengths,
@@ -204,8 +208,10 @@ def check_model(
     A model.json that records a kit build's provenance (parity with torch, held-out
     accuracy) is not replaced unless ``force``: it is the only record of those figures.
     """
-    if len(labels) < 2 or len(set(labels)) != len(labels):
-        raise ContractError(f"--labels {','.join(labels)!r}: give at least two distinct labels")
+    if len(labels) == 1:  # a yes/no model: the label and its complement
+        labels = [labels[0], f"not-{labels[0]}"]
+    if len(set(labels)) != len(labels):
+        raise ContractError(f"--labels {','.join(labels)!r}: give distinct labels")
     if not 1000 <= sample_rate <= 192_000:
         raise ContractError(
             f"--sample-rate {sample_rate} is not a plausible audio rate (1-192 kHz)"

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from . import ModelBuildError
 from .data import LABELS, make_clip
 
 FORMATS = (("PCM_16", 1), ("FLOAT", 2), ("PCM_16", 2), ("FLOAT", 1))
@@ -57,7 +58,43 @@ def write_samples(out: Path, count: int, seed: int = 1000) -> list[dict]:
     return rows
 
 
+def labelled_folders(folder: Path) -> dict[str, str]:
+    """``folder/<label>/*.wav`` as {"<label>/<file>": label} (empty if there are none)."""
+    if not folder.is_dir():
+        return {}
+    return {
+        f"{wav.parent.name}/{wav.name}": wav.parent.name
+        for wav in sorted(folder.glob("*/*.wav"))
+        if wav.is_file()
+    }
+
+
 def read_manifest(folder: Path) -> dict[str, str]:
-    """Map file name to true label from ``folder/manifest.csv``."""
-    with (folder / MANIFEST).open() as f:
-        return {row["file"]: row["label"] for row in csv.DictReader(f)}
+    """Map each sample (a path relative to ``folder``) to its true label.
+
+    Two layouts: ``folder/manifest.csv`` with columns ``file`` (a WAV in the folder) and
+    ``label`` (empty for an unlabelled sample; other columns are ignored), or one folder
+    per label, ``folder/<label>/*.wav``.
+    """
+    path = folder / MANIFEST
+    if not path.is_file():
+        found = labelled_folders(folder)
+        if found:
+            return found
+        raise ModelBuildError(
+            f"{folder}: no {MANIFEST} and no <label>/*.wav folders; give labelled samples as "
+            f"{folder}/<label>/*.wav, or a {MANIFEST} with columns file,label"
+        )
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ModelBuildError(f"{path}: cannot read it as CSV ({exc})") from None
+    if not rows or "file" not in rows[0]:
+        raise ModelBuildError(f"{path}: expected a header with a file column (and label)")
+    missing = [r["file"] for r in rows if not (folder / (r["file"] or "")).is_file()]
+    if missing:
+        raise ModelBuildError(
+            f"{path}: {len(missing)} listed files are not in {folder} (first: {missing[0]!r})"
+        )
+    return {row["file"]: (row.get("label") or "") for row in rows}

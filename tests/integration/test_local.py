@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 
+import numpy as np
 import psutil
 import pytest
 from rich.console import Console
@@ -297,3 +298,41 @@ def test_summary_states_each_percentile_with_its_interval_or_not_at_all(local_ru
     # 4 samples: too few for a bounded 95 % interval on a median (needs 6) or a p99 (needs 368)
     assert p50.value == pytest.approx((warm[1] + warm[2]) / 2) and not p50.bounded
     assert p99.needs == 368 and p99.high is None
+
+
+def test_a_wrapped_model_runs_on_samples_in_label_folders_with_a_true_accuracy(tmp_path):
+    """`model_build wrap` a one-sigmoid detector, then `kit local` on DIR/<label>/*.wav."""
+    import soundfile
+
+    from tests.helpers.onnx_graphs import single_sigmoid
+
+    source = single_sigmoid(tmp_path / "detector.onnx")
+    model_dir = tmp_path / "wrapped"
+    wrapped = run_cli(
+        "model_build", "wrap", str(source), "--labels", "wake", "--out", str(model_dir),
+    )  # fmt: skip
+    assert wrapped.returncode == 0, wrapped.stderr
+    samples = tmp_path / "mine"
+    t = np.arange(16_000) / 16_000
+    for label, level in (("wake", 0.5), ("not-wake", 0.01)):  # the detector hears level
+        (samples / label).mkdir(parents=True)
+        for i in range(2):
+            tone = level * np.sin(2 * np.pi * (300 + 100 * i) * t)
+            soundfile.write(samples / label / f"{i}.wav", tone.astype(np.float32), 16_000)
+    out = tmp_path / "results"
+    result = run_cli(
+        "kit", "local", "--model-dir", str(model_dir), "--samples", str(samples),
+        "--requests", "4", "--warm", "0", "--cold-starts", "1", "--variants", "standard",
+        "--out", str(out), "--no-report", timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    doc = json.loads((out / "local.json").read_text())
+    answered = [r for r in doc["invocations"] if r["status"] == "ok"]
+    assert len(answered) == 4 and all(r["label"] == r["true_label"] for r in answered)
+    assert doc["checks"]["accuracy"] == 1.0
+    bad = run_cli(
+        "kit", "local", "--model-dir", str(model_dir), "--samples", str(tmp_path),
+        "--requests", "1", "--variants", "standard", "--out", str(out), "--no-report",
+    )  # fmt: skip
+    assert bad.returncode == 2 and "no manifest.csv and no <label>/*.wav" in bad.stderr
+    assert "Traceback" not in bad.stderr

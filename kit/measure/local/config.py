@@ -9,6 +9,7 @@ from typing import Any
 from audio_inference.settings import VARIANTS
 
 from kit import ROOT
+from kit.errors import KitError
 from kit.measure.schedule import cold_positions
 from kit.results import VariantSetup
 
@@ -112,7 +113,12 @@ def ensure_inputs(cfg: LocalConfig, console: Any) -> None:
     if not (cfg.model_dir / "model.onnx").exists():
         console.print("[yellow]No model yet: running `python -m model_build` first.[/yellow]")
         subprocess.run([sys.executable, "-m", "model_build"], cwd=ROOT, check=True)
-    if not (cfg.samples_dir / "manifest.csv").exists():
+    from model_build import ModelBuildError
+    from model_build.samples import labelled_folders, read_manifest
+
+    default = LocalConfig.samples_dir  # only the demo's own folder is filled with demo samples
+    missing = not (cfg.samples_dir / "manifest.csv").exists()
+    if missing and not labelled_folders(cfg.samples_dir) and cfg.samples_dir == default:
         subprocess.run(
             [
                 sys.executable,
@@ -127,3 +133,7 @@ def ensure_inputs(cfg: LocalConfig, console: Any) -> None:
             cwd=ROOT,
             check=True,
         )
+    try:
+        read_manifest(cfg.samples_dir)
+    except ModelBuildError as exc:
+        raise KitError(f"--samples {exc}") from None
