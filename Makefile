@@ -9,7 +9,7 @@ MODEL_SIZE ?= tiny
 # One stamp per size, so `make demo MODEL_SIZE=base` rebuilds when the size changes.
 MODEL_STAMP := build/.model-$(MODEL_SIZE)
 
-.PHONY: help install browser model samples demo test bench bench-tools screenshot lint clean
+.PHONY: help install browser model samples demo test bench bench-tools screenshot third-party lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -47,6 +47,17 @@ demo: model samples  ## the whole proof of concept on an embedded AWS emulator (
 
 test: $(VENV)/.installed browser lint  ## lint, then every test (unit, Pulumi mocks, moto, real processes, the page in chromium)
 	CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+# Silero VAD v5 (MIT licence) as its own PyPI wheel ships it: wrapped, checked, run locally.
+THIRD_PARTY := build/third-party
+third-party: $(VENV)/.installed samples  ## wrap + check + a short kit local on a real third-party model fetched from PyPI (silero-vad's wheel)
+	rm -rf $(THIRD_PARTY) && mkdir -p $(THIRD_PARTY)
+	$(PY) -m pip download --no-deps --quiet --dest $(THIRD_PARTY) silero-vad==6.2.3
+	cd $(THIRD_PARTY) && $(abspath $(PY)) -m zipfile -e silero_vad-6.2.3-py3-none-any.whl wheel
+	$(PY) -m model_build wrap $(THIRD_PARTY)/wheel/silero_vad/data/silero_vad.onnx --labels speech \
+	  --window 576 --context 64 --out $(THIRD_PARTY)/silero-vad
+	$(PY) -m kit local --model-dir $(THIRD_PARTY)/silero-vad --variants standard --requests 6 \
+	  --warm 20 --cold-starts 1 --out $(THIRD_PARTY)/results --no-report
 
 screenshot: browser  ## the README's picture of the decision page (after make demo)
 	$(PY) -m kit.render.screenshot results/report.html docs/decision-page.png

@@ -132,6 +132,7 @@ def cmd_wrap(args: argparse.Namespace) -> None:
         hop=args.hop,
         output=args.output,
         pool=args.pool,
+        context=args.context,
     )
     for line in lines:
         console.print(f"  {escape(line)}", soft_wrap=True)
@@ -270,6 +271,13 @@ def parser() -> argparse.ArgumentParser:
         help="samples per window (default: the graph's fixed length; 32 ms for a streaming model)",
     )
     w.add_argument("--hop", type=int, help="samples between windows (default: the window)")
+    w.add_argument(
+        "--context",
+        type=int,
+        default=0,
+        help="samples of the previous frame each window starts with (Silero VAD v5: --window "
+        "576 --context 64); the hop is then window - context",
+    )
     w.add_argument("--output", help="which output to read (default: the first that is not a state)")
     w.add_argument(
         "--pool", choices=["mean", "max"], default="mean", help="how windows' scores combine"

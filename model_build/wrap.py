@@ -34,6 +34,9 @@ from .check import ContractError
 STREAM_FRAME_S = 0.032
 """A streaming model's default frame when its graph does not fix one (512 samples at 16 kHz)."""
 POOLS = ("mean", "max")
+WAVE, SCORES, PROBS = "wave", "kit/scores", "probs"
+"""The wrapper's input and output (the kit's contract) and its pooled raw scores; every
+other name it adds starts with "kit/", the model's own names are kept as they are."""
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Plan:
     window: int | None  # None: the whole clip in one run (the model takes any length)
     hop: int | None
     output: str
+    context: int = 0  # samples of the previous frame each window starts with (zeros first)
     states: list[tuple[str, str]] = field(default_factory=list)  # (state input, its output)
     rates: list[str] = field(default_factory=list)  # int inputs fed the sample rate
     notes: list[str] = field(default_factory=list)
@@ -60,12 +64,20 @@ def _dims(value_info: Any) -> list[int | None]:
     return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
 
 
+def _compatible(a: list[int | None], b: list[int | None]) -> bool:
+    """Same rank, and no axis where both sizes are known and differ."""
+    return len(a) == len(b) and all(
+        x is None or y is None or x == y for x, y in zip(a, b, strict=True)
+    )
+
+
 def plan(
     proto: Any,
     sample_rate: int,
     window: int | None = None,
     hop: int | None = None,
     output: str | None = None,
+    context: int = 0,
 ) -> Plan:
     """Read the graph's interface and decide how to wrap it (one line per decision in notes)."""
     from onnx import TensorProto
@@ -106,7 +118,7 @@ def plan(
         # each state input pairs with the output of the same shape, in order (state -> stateN)
         free = [o for o in outs if o.name != output]
         for s in state_inputs:
-            match = next((o for o in free if _dims(o) == _dims(s) and o.name != output), None)
+            match = next((o for o in free if _compatible(_dims(o), _dims(s))), None)
             if match is None:
                 raise ContractError(
                     f"state input {s.name!r} {_dims(s)} has no output of the same shape to carry "
@@ -149,9 +161,21 @@ def plan(
         )
     if window is not None and window < 1:
         raise ContractError(f"--window {window}: give a positive number of samples")
+    if context:
+        if window is None or not 0 < context < window:
+            raise ContractError(
+                f"--context {context}: give fewer samples than the window ({window or 'none'})"
+            )
+        if hop not in (None, window - context):
+            raise ContractError("--context sets the hop (window - context): leave --hop out")
+        hop = window - context
+        notes.append(f"each window starts with the previous {context} samples (zeros first)")
     hop = hop or window
-    if states and hop != window:
-        raise ContractError("a streaming model reads every sample once: leave --hop out")
+    if states and hop != window and not context:
+        raise ContractError(
+            "a streaming model reads every sample once: leave --hop out (or give --context N "
+            "for a model whose frames start with the end of the previous one)"
+        )
     if window is None and hop is not None:
         raise ContractError("--hop needs --window (the model takes the whole clip otherwise)")
     if window is not None and hop is not None and not 0 < hop <= window:
@@ -159,7 +183,7 @@ def plan(
     rates = [i.name for i in ints]
     if rates:
         notes.append(f"{', '.join(rates)} fed {sample_rate} (the sample rate)")
-    return Plan(audio.name, layout, window, hop, output, states, rates, notes)
+    return Plan(audio.name, layout, window, hop, output, context, states, rates, notes)
 
 
 class _Builder:
@@ -202,9 +226,15 @@ class _Builder:
         return self.op("Gather", [self.op("Shape", [x]), self.const(axis)])
 
 
-def _frames(b: _Builder, wave: str, window: int, hop: int) -> tuple[str, str, str]:
+def _frames(
+    b: _Builder, wave: str, window: int, hop: int, context: int = 0
+) -> tuple[str, str, str]:
     """(frames [batch, n, window], batch size, n): the clip cut into windows every ``hop``
-    samples, the last zero-padded (a clip shorter than one window is one padded window)."""
+    samples, the last zero-padded (a clip shorter than one window is one padded window);
+    with ``context``, the clip starts with that many zeros (each window then holds the end
+    of the previous hop before its own samples)."""
+    if context:
+        wave = b.op("Pad", [wave, b.const([0, context, 0, 0])])
     batch, samples = b.scalar_dim(wave, 0), b.scalar_dim(wave, 1)
     n_const, h_const = b.const(window), b.const(hop)
     longest = b.op("Max", [samples, n_const])
@@ -225,6 +255,32 @@ def _layout(b: _Builder, x: str, layout: str) -> str:
     if layout == "bs":
         return x
     return b.unsqueeze(x, [2] if layout == "bs1" else [1])
+
+
+def _names(graph: Any) -> set[str]:
+    """Every tensor name a graph and its subgraphs define or read."""
+    from onnx import AttributeProto
+
+    names = {i.name for i in graph.input} | {o.name for o in graph.output}
+    names |= {i.name for i in graph.initializer}
+    for node in graph.node:
+        names |= set(node.input) | set(node.output)
+        for attr in node.attribute:
+            if attr.type == AttributeProto.GRAPH:
+                names |= _names(attr.g)
+            elif attr.type == AttributeProto.GRAPHS:
+                for g in attr.graphs:
+                    names |= _names(g)
+    return names - {""}
+
+
+def _feed(b: _Builder, feeds: dict[str, str]) -> None:
+    """Produce each of the model's input names from the wrapper's tensor (Identity), so every
+    reference to it, inside the model's subgraphs (If, Loop) too, reads the wrapper's value."""
+    from onnx import helper
+
+    for name, source in feeds.items():
+        b.nodes.append(helper.make_node("Identity", [source], [name], name=b.name("feed")))
 
 
 def _scores_2d(b: _Builder, y: str, rank: int | None) -> str:
@@ -251,8 +307,15 @@ def _rate_constants(b: _Builder, proto: Any, plan_: Plan, sample_rate: int) -> d
 def build(proto: Any, plan_: Plan, sample_rate: int, pool: str = "mean") -> Any:
     """The wrapper: ``wave [batch, samples]`` -> pooled raw scores ``scores [batch, classes]``."""
     import onnx
-    from onnx import TensorProto, compose, helper
+    from onnx import TensorProto, helper
 
+    taken = _names(proto.graph)
+    clash = sorted({WAVE, PROBS} & taken) + sorted(x for x in taken if x.startswith("kit/"))
+    if clash:
+        raise ContractError(
+            f"the model already uses the name(s) {', '.join(clash[:3])} that the wrapper adds; "
+            "rename them in the model (onnx.compose.add_prefix) and wrap it again"
+        )
     if pool not in POOLS:
         raise ContractError(f"--pool {pool!r}: choose {' or '.join(POOLS)}")
     opset = max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=13)
@@ -260,28 +323,26 @@ def build(proto: Any, plan_: Plan, sample_rate: int, pool: str = "mean") -> Any:
         from onnx import version_converter
 
         proto, opset = version_converter.convert_version(proto, 13), 13
-    model = compose.add_prefix(proto, "m/")
+    model = proto  # its own names; the wrapper's all start with "kit/"
     graph = model.graph
     rank = {o.name: len(_dims(o)) or None for o in graph.output}
-    b = _Builder(opset)
-    audio, output = "m/" + plan_.audio, "m/" + plan_.output
+    b = _Builder(opset, prefix="kit/w/")
+    audio, output = plan_.audio, plan_.output
     pooler = "ReduceMean" if pool == "mean" else "ReduceMax"
     if plan_.window is None:  # the whole clip: only the layout and the scores to adapt
-        rename = {audio: _layout(b, "wave", plan_.layout)}
-        rename |= {"m/" + k: v for k, v in _rate_constants(b, proto, plan_, sample_rate).items()}
-        for node in graph.node:
-            node.input[:] = [rename.get(x, x) for x in node.input]
+        feeds = {audio: _layout(b, WAVE, plan_.layout)}
+        feeds |= _rate_constants(b, proto, plan_, sample_rate)
+        _feed(b, feeds)
         b.nodes += list(graph.node)
         b.inits += list(graph.initializer)
         pooled = _scores_2d(b, output, rank.get(output))
     elif not plan_.streaming:
-        frames, batch, n = _frames(b, "wave", plan_.window, plan_.hop or plan_.window)
+        frames, batch, n = _frames(b, WAVE, plan_.window, plan_.hop or plan_.window, plan_.context)
         flat = b.op("Reshape", [frames, b.const([-1, plan_.window])])
-        rename = {audio: _layout(b, flat, plan_.layout)}
-        rename |= {"m/" + k: v for k, v in _rate_constants(b, proto, plan_, sample_rate).items()}
-        for node in graph.node:  # the model's nodes, reading the framed clip
-            node.input[:] = [rename.get(x, x) for x in node.input]
-        b.nodes += list(graph.node)
+        feeds = {audio: _layout(b, flat, plan_.layout)}
+        feeds |= _rate_constants(b, proto, plan_, sample_rate)
+        _feed(b, feeds)
+        b.nodes += list(graph.node)  # the model's nodes, reading the framed clip
         b.inits += list(graph.initializer)
         y = _scores_2d(b, output, rank.get(output))
         shape = b.op(
@@ -289,34 +350,45 @@ def build(proto: Any, plan_: Plan, sample_rate: int, pool: str = "mean") -> Any:
         )
         pooled = b.reduce(pooler, b.op("Reshape", [y, shape]), [1])
     else:
-        frames, batch, n = _frames(b, "wave", plan_.window, plan_.window)
-        body = _Builder(opset, prefix="s/")
-        state_dims = {
-            "m/" + i.name: _dims(i) for i in proto.graph.input if i.name in dict(plan_.states)
-        }
-        rename = {audio: _layout(body, "s/frame", plan_.layout)}
-        rename |= {"m/" + k: v for k, v in _rate_constants(body, proto, plan_, sample_rate).items()}
-        rename |= {"m/" + s: f"s/{s}/in" for s, _ in plan_.states}
-        for node in graph.node:
-            node.input[:] = [rename.get(x, x) for x in node.input]
+        frames, batch, n = _frames(b, WAVE, plan_.window, plan_.hop or plan_.window, plan_.context)
+        body = _Builder(opset, prefix="kit/s/")
+        state_dims = {i.name: _dims(i) for i in proto.graph.input if i.name in dict(plan_.states)}
+        feeds = {audio: _layout(body, "kit/s/frame", plan_.layout)}
+        feeds |= _rate_constants(body, proto, plan_, sample_rate)
+        feeds |= {s: f"kit/s/{s}/in" for s, _ in plan_.states}
+        _feed(body, feeds)
         body.nodes += list(graph.node)
         body.inits += list(graph.initializer)
         score = _scores_2d(body, output, rank.get(output))
-        outs = [(f"s/{s}/out", "m/" + o) for s, o in plan_.states] + [("s/score", score)]
+        outs = [(f"kit/s/{s}/out", o) for s, o in plan_.states] + [("kit/s/score", score)]
         for name, source in outs:
             body.nodes.append(helper.make_node("Identity", [source], [name]))
         f = TensorProto.FLOAT
+
+        # Scan needs every body output's shape (rank at least): the state's as the model
+        # declares it, a dynamic axis being the batch; the score [batch, classes]
+        def declared(dims: list[int | None]) -> list[int | str]:
+            return [d if d else "batch" for d in dims]
+
+        state_shapes = [declared(state_dims[s]) for s, _ in plan_.states]
+        score_shape: list[int | str] = ["batch", "classes"]
         body_graph = helper.make_graph(
             body.nodes,
             "frame",
-            [helper.make_tensor_value_info(f"s/{s}/in", f, None) for s, _ in plan_.states]
-            + [helper.make_tensor_value_info("s/frame", f, None)],
-            [helper.make_tensor_value_info(name, f, None) for name, _ in outs],
+            [
+                helper.make_tensor_value_info(f"kit/s/{s}/in", f, sh)
+                for (s, _), sh in zip(plan_.states, state_shapes, strict=True)
+            ]
+            + [helper.make_tensor_value_info("kit/s/frame", f, ["batch", plan_.window])],
+            [
+                helper.make_tensor_value_info(name, f, sh)
+                for (name, _), sh in zip(outs, [*state_shapes, score_shape], strict=True)
+            ],
             body.inits,
         )
         initial = []
         for s, _ in plan_.states:  # zeros, the batch size where the state's axis is dynamic
-            parts = [b.const([d]) if d else b.unsqueeze(batch, [0]) for d in state_dims["m/" + s]]
+            parts = [b.const([d]) if d else b.unsqueeze(batch, [0]) for d in state_dims[s]]
             shape = b.op("Concat", parts, axis=0)
             zero = helper.make_tensor("zero", f, [1], [0.0])
             initial.append(b.op("ConstantOfShape", [shape], value=zero))
@@ -334,18 +406,21 @@ def build(proto: Any, plan_: Plan, sample_rate: int, pool: str = "mean") -> Any:
             )
         )
         pooled = b.reduce(pooler, scores, [0])
-    b.nodes.append(helper.make_node("Identity", [pooled], ["scores"]))
+    b.nodes.append(helper.make_node("Identity", [pooled], [SCORES]))
     wrapped = helper.make_graph(
         b.nodes,
         "wrapped",
-        [helper.make_tensor_value_info("wave", TensorProto.FLOAT, ["batch", "samples"])],
-        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["batch", None])],
+        [helper.make_tensor_value_info(WAVE, TensorProto.FLOAT, ["batch", "samples"])],
+        [helper.make_tensor_value_info(SCORES, TensorProto.FLOAT, ["batch", None])],
         b.inits,
     )
     out = helper.make_model(wrapped, opset_imports=list(model.opset_import))
     out.ir_version = model.ir_version
     out.functions.extend(model.functions)
-    onnx.checker.check_model(out)
+    try:
+        onnx.checker.check_model(out)
+    except onnx.checker.ValidationError as exc:
+        raise ContractError(f"the wrapped graph is not valid ONNX ({str(exc)[:300]})") from None
     return out
 
 
@@ -355,8 +430,10 @@ def _trial_scores(model: Any, sample_rate: int) -> np.ndarray:
 
     from .data import LABELS, make_clip
 
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # the error reaches the user as one line, below
     session = onnxruntime.InferenceSession(
-        model.SerializeToString(), providers=["CPUExecutionProvider"]
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
     rng = np.random.default_rng(0)
     rows = []
@@ -364,7 +441,7 @@ def _trial_scores(model: Any, sample_rate: int) -> np.ndarray:
         clip = make_clip(label, rng).samples.astype(np.float32)
         wave = np.resize(clip, int(seconds * sample_rate))[None, :]
         try:
-            rows.append(session.run(["scores"], {"wave": wave})[0])
+            rows.append(session.run([SCORES], {WAVE: wave})[0])
         except Exception as exc:
             raise ContractError(f"the wrapped model fails on a {seconds:g} s clip: {exc}") from None
     return np.concatenate(rows)
@@ -378,8 +455,8 @@ def adapt_scores(model: Any, labels: list[str], sample_rate: int) -> tuple[Any, 
 
     scores = _trial_scores(model, sample_rate)
     classes = scores.shape[1]
-    b = _Builder(13, prefix="a/")
-    x = "scores"
+    b = _Builder(13, prefix="kit/a/")
+    x = SCORES
     if classes == 1:
         if len(labels) == 1:
             labels = [labels[0], f"not-{labels[0]}"]
@@ -408,10 +485,10 @@ def adapt_scores(model: Any, labels: list[str], sample_rate: int) -> tuple[Any, 
     graph = model.graph
     graph.node.extend(b.nodes)
     graph.initializer.extend(b.inits)
-    graph.node.append(helper.make_node("Identity", [out], ["probs"]))
+    graph.node.append(helper.make_node("Identity", [out], [PROBS]))
     del graph.output[:]
     graph.output.append(
-        helper.make_tensor_value_info("probs", 1, ["batch", len(labels)])  # 1: FLOAT
+        helper.make_tensor_value_info(PROBS, 1, ["batch", len(labels)])  # 1: FLOAT
     )
     return model, labels, how
 
@@ -425,6 +502,7 @@ def wrap(
     hop: int | None = None,
     output: str | None = None,
     pool: str = "mean",
+    context: int = 0,
 ) -> tuple[dict[str, Any], list[str]]:
     """Wrap ``path`` into ``out_dir/model.onnx``, check it like any model; return the
     check's model.json and what the wrapper does, one line each."""
@@ -440,10 +518,13 @@ def wrap(
         raise ContractError(f"{path} is not a valid ONNX model ({exc})") from None
     if not labels or len(set(labels)) != len(labels):
         raise ContractError("--labels: give the model's labels, distinct, in its order")
-    how = plan(proto, sample_rate, window, hop, output)
+    how = plan(proto, sample_rate, window, hop, output, context)
     model = build(proto, how, sample_rate, pool)
     model, labels, scores = adapt_scores(model, labels, sample_rate)
-    onnx.checker.check_model(model)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as exc:
+        raise ContractError(f"the wrapped graph is not valid ONNX ({str(exc)[:300]})") from None
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "model.onnx"
     onnx.save(model, str(target))

@@ -119,3 +119,18 @@ def test_one_command_each_and_check_suggests_wrap(tmp_path):
     )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert "streaming" in ok.stderr and (tmp_path / "w" / "model.json").is_file()
+
+
+def test_context_prepends_the_end_of_the_previous_frame_as_silero_v5_expects(tmp_path):
+    """Silero VAD v5's own wrapper feeds 512 new samples after the previous frame's last 64."""
+    source = stateful_vad(tmp_path / "v5_like.onnx", frame=576)
+    wrap(source, ["speech"], tmp_path / "ctx", window=576, context=64)
+    wave = _clip(1.1)
+    model = _session(source)
+    state, context, probs = np.zeros((2, 1, 16), np.float32), np.zeros((1, 64), np.float32), []
+    for chunk in np.pad(wave, (0, -len(wave) % 512)).reshape(-1, 512):
+        frame = np.concatenate([context, chunk[None]], axis=1)
+        p, state = model.run(None, {"input": frame, "state": state, "sr": np.array(RATE)})
+        context, probs = frame[:, -64:], [*probs, p[0, 0]]
+    got = _run(tmp_path / "ctx", wave[None])
+    np.testing.assert_allclose(got, [[np.mean(probs), 1 - np.mean(probs)]], rtol=1e-5)
