@@ -58,6 +58,8 @@ class Interrupts:
 
     def restore(self) -> None:
         """Give SIGINT and SIGTERM back to whoever had them; the next run starts afresh."""
+        if self.received:  # interrupted: the process is on its way out, later signals wait
+            return
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
         self._previous.clear()
