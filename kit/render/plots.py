@@ -159,7 +159,7 @@ def plot_cost(
         f"Monthly cost by traffic ({report['region']}, {report['hours_per_month']:.0f} h/month)"
     )
     ax.grid(alpha=0.3, which="both")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)  # your traffic is labelled at the top
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
