@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kit.results import Results
 
@@ -80,6 +81,22 @@ def plot_latency(doc: Results, out_dir: Path) -> list[Path]:
     return [timeline, boxes]
 
 
+def mark_x(ax: Any, x: float, text: str, color: str = "black", top: bool = True) -> None:
+    """A vertical line at ``x`` with its label inside the axes, rotated, at the top or bottom
+    (your traffic: black at the top; a crossover: grey and dashed at the bottom)."""
+    ax.axvline(x, color=color, lw=1.5 if top else 1, ls="-" if top else "--")
+    ax.annotate(
+        text,
+        (x, 0.98 if top else 0.02),
+        xycoords=("data", "axes fraction"),
+        rotation=90,
+        ha="right",
+        va="top" if top else "bottom",
+        fontsize=9 if top else 8,
+        color=color,
+    )
+
+
 def _x_range(
     report: dict, log: bool, max_rpm: float | None, you: float | None
 ) -> tuple[float, float]:
@@ -127,28 +144,10 @@ def plot_cost(
     for x in sorted(shown, key=lambda c: c["rpm"]):
         y = fixed[x["a"]] + per_m[x["a"]] * x["rpm"] * per_month / 1e6
         ax.plot([x["rpm"]], [y], "ko")
-        ax.axvline(x["rpm"], color="0.5", ls="--", lw=1)
-        ax.annotate(
-            f"{x['a']} = {x['b']}: {x['rpm']:,.1f} RPM, ${y:,.2f}/mo",
-            (x["rpm"], 0.02),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            ha="right",
-            va="bottom",
-            fontsize=8,
-            color="0.3",
-        )
+        label = f"{x['a']} = {x['b']}: {x['rpm']:,.1f} RPM, ${y:,.2f}/mo"
+        mark_x(ax, x["rpm"], label, color="0.3", top=False)
     if you_rpm:
-        ax.axvline(you_rpm, color="black", lw=1.5)
-        ax.annotate(
-            "your traffic",
-            (you_rpm, 0.98),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            ha="right",
-            va="top",
-            fontsize=9,
-        )
+        mark_x(ax, you_rpm, "your traffic")
     ax.set_xlim(lo, top)
     if log:
         ax.set_xscale("log")

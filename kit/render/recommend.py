@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .format import md, money, rate
+from .plots import mark_x
 
 FAMILY_COLORS = {
     "lambda": "#1f77b4",
@@ -160,28 +161,8 @@ def plot_frontier(found: dict[str, Any], out: Path) -> Path:
                     fontsize=9,
                 )
     for x in found["crossovers"]:
-        ax.axvline(x["rpm"], color="grey", ls="--", lw=1)
-        ax.annotate(
-            f"{rate(x['rpm'])} RPM",
-            (x["rpm"], 0.02),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            ha="right",
-            va="bottom",
-            fontsize=8,
-            color="grey",
-        )
-    you = found["demand"]["average_rpm"]
-    ax.axvline(you, color="black", lw=1.5)
-    ax.annotate(
-        "your traffic",
-        (you, 0.98),
-        xycoords=("data", "axes fraction"),
-        rotation=90,
-        ha="right",
-        va="top",
-        fontsize=9,
-    )
+        mark_x(ax, x["rpm"], f"{rate(x['rpm'])} RPM", color="grey", top=False)
+    mark_x(ax, found["demand"]["average_rpm"], "your traffic")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("average requests per minute")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .format import money
-from .plots import COLORS
+from .plots import COLORS, mark_x
 
 
 def _ms(x: float | None) -> str:
@@ -185,16 +185,7 @@ def plot_simulation(
         ax.plot(xs, ys, ":", color=f"{0.35 + 0.2 * row_i:.2f}", label=row["label"], linewidth=1.5)
     ax.plot([], [], "x", color="black", label=f"p99 over {doc['slo_p99_ms']:,.0f} ms (shaded)")
     if you_rpm:
-        ax.axvline(you_rpm, color="black", lw=1.5)
-        ax.annotate(
-            "your traffic",
-            (you_rpm, 0.98),
-            xycoords=("data", "axes fraction"),
-            rotation=90,
-            ha="right",
-            va="top",
-            fontsize=9,
-        )
+        mark_x(ax, you_rpm, "your traffic")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(f"requests per minute ({chosen['shape']} traffic, monthly average)")
