@@ -197,7 +197,7 @@ def _price_table(pricing: Pricing) -> str:
     return "\n".join(rows)
 
 
-def _assumptions(doc: Results, cost: dict, sim: dict, prices: Path | None) -> list[str]:
+def _assumptions(doc: Results, cost: dict, sim: dict, pricing: Pricing) -> list[str]:
     notes = [
         f"Prices: {cost['region']}, on-demand, catalogue dated {cost['pricing_effective_date']} "
         "(`kit/decide/cost/pricing.json`; SageMaker instance prices are from secondary sources). "
@@ -219,7 +219,7 @@ def _assumptions(doc: Results, cost: dict, sim: dict, prices: Path | None) -> li
         "DynamoDB write unit; an http request: the DynamoDB write only (the audio is in the request).",
         "The SageMaker endpoint runs all month; the proxy Lambda's cost is included. Data "
         "transfer out of AWS is not included (the results stay in the region).",
-        *unpriced_lines(Pricing.load(prices), doc.run.get("largest_upload_bytes")),
+        *unpriced_lines(pricing, doc.run.get("largest_upload_bytes")),
     ]
     if doc.target == "local":
         notes.append(
@@ -268,10 +268,11 @@ def write_report(
             ("Latency", latency_markdown(doc)),
         ]
         return _write_pages(_title(doc), sections, out_dir)
+    wanted, goal = demand or default_demand(), target or Target()
     found = recommend(
         doc,
-        demand or default_demand(),
-        target or Target(),
+        wanted,
+        goal,
         prices=prices,
         out=out_dir,
         model_path=run_model_path(doc),
@@ -280,10 +281,10 @@ def write_report(
     results.write_json(found, out_dir / "recommend.json")
     plot_frontier(found, out_dir / "frontier.png")
     with _bar(console, "decision page: the other shapes and targets") as progress:
-        studies = grid(
-            ranked,
-            demand or default_demand(),
-            target or Target(),
+        studies = grid(  # from the same document as the user's own study
+            doc,
+            wanted,
+            goal,
             found,
             prices=prices,
             progress=progress,
@@ -298,7 +299,8 @@ def write_report(
     results.write_json(sim, out_dir / "simulation.json")
     you = found["demand"]["average_rpm"]
     sim_plot = plot_simulation(sim, out_dir / "simulation.png", you_rpm=you)
-    model = CostModel(variants_from_results(ranked, cold_fraction or 0.0), Pricing.load(prices))
+    pricing = Pricing.load(prices)  # once: the cost tables, the price list, the assumptions
+    model = CostModel(variants_from_results(ranked, cold_fraction or 0.0), pricing)
     cost = model.report(rpm)
     latency_plots = plot_latency(doc, out_dir)
     cost_plot = plot_cost(cost, out_dir / "cost.png", you_rpm=you)
@@ -345,9 +347,9 @@ def write_report(
         "Every price the figures use, with its source and whether it was checked against AWS's "
         "own page (`python -m kit prices`; `--refresh` fetches the instance prices from the AWS "
         "Price List API).",
-        _price_table(Pricing.load(prices)),
+        _price_table(pricing),
     ]
-    lines["Assumptions and limits"] = [f"- {n}" for n in _assumptions(doc, cost, sim, prices)]
+    lines["Assumptions and limits"] = [f"- {n}" for n in _assumptions(doc, cost, sim, pricing)]
     sections = [(heading, "\n\n".join(body)) for heading, body in lines.items()]
     data = page_data(studies, found)
     return _write_pages(_title(doc), sections, out_dir, found["answer"], data)

@@ -54,3 +54,13 @@ def doc(
         records=records,
         cpu=CpuEmulation(mechanism="none"),
     )
+
+
+def hostile_doc(labels: list[str], source: str, run: dict, host: str) -> results.Results:
+    """A Lambda run whose model.json, run settings and machine carry the given values
+    (markup, scripts, outside image paths) where a results file may hold text."""
+    hostile = doc({"standard": setup()}, {"standard": [20.0 + i % 5 for i in range(40)]})
+    model = ModelIdentity(
+        sha256="ab" * 32, size_bytes=1, sample_rate=16_000, labels=labels, source=source
+    )
+    return hostile.model_copy(update={"model": model, "run": run, "machine": {"host": host}})

@@ -18,8 +18,7 @@ import pytest
 from kit.decide.recommend.answer import _money
 from kit.decide.report import write_report
 from kit.render.screenshot import FLAGS
-from kit.results import ModelIdentity
-from tests.helpers.results import doc, setup
+from tests.helpers.results import doc, hostile_doc, setup
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -159,17 +158,12 @@ def test_a_hostile_results_file_and_trace_run_no_script_and_embed_nothing_outsid
     # "<!--<script>" would keep an unescaped data block open past its own </script>
     trace = tmp_path / f"<!--<script>{PAYLOADS['handler']}.csv"
     trace.write_text("timestamp\n" + "\n".join(str(60 * i) for i in range(2000)) + "\n")
-    hostile = doc({"standard": setup()}, {"standard": [20.0 + i % 5 for i in range(40)]})
-    hostile = hostile.model_copy(
-        update={
-            "model": ModelIdentity(
-                sha256="ab" * 32, size_bytes=1, sample_rate=16_000,
-                labels=[PAYLOADS["script"], PAYLOADS["end"]], source=PAYLOADS["svg"],
-            ),
-            "run": {"note": PAYLOADS["image"], "link": PAYLOADS["link"]},
-            "machine": {"host": PAYLOADS["handler"]},
-        }
-    )  # fmt: skip
+    hostile = hostile_doc(
+        labels=[PAYLOADS["script"], PAYLOADS["end"]],
+        source=PAYLOADS["svg"],
+        run={"note": PAYLOADS["image"], "link": PAYLOADS["link"]},
+        host=PAYLOADS["handler"],
+    )
     from kit.decide.demand import Demand
 
     quick = {"levels": (1.0, 3.0), "extend": False, "ci_reps": 2}  # what matters is the page

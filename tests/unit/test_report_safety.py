@@ -7,8 +7,7 @@ import base64
 from html.parser import HTMLParser
 
 from kit.decide.report import write_report
-from kit.results import ModelIdentity
-from tests.helpers.results import doc, setup
+from tests.helpers.results import hostile_doc
 
 PAYLOADS = {
     "script": "<script>window.owned=1</script>",
@@ -35,17 +34,12 @@ def test_hostile_values_stay_text_and_no_outside_file_is_embedded(tmp_path):
     out.mkdir()
     (out / "secret.png").write_bytes(b"\x89PNG secret in the folder")
     (tmp_path / "outside.png").write_bytes(b"\x89PNG secret outside")
-    hostile = doc({"standard": setup()}, {"standard": [20.0 + i % 5 for i in range(40)]})
-    hostile = hostile.model_copy(
-        update={
-            "model": ModelIdentity(
-                sha256="ab" * 32, size_bytes=1, sample_rate=16_000,
-                labels=[PAYLOADS["script"], PAYLOADS["handler"]], source=PAYLOADS["link"],
-            ),
-            "run": {"note": PAYLOADS["image"], "shape": PAYLOADS["structure"]},
-            "machine": {"host": PAYLOADS["handler"]},
-        }
-    )  # fmt: skip
+    hostile = hostile_doc(
+        labels=[PAYLOADS["script"], PAYLOADS["handler"]],
+        source=PAYLOADS["link"],
+        run={"note": PAYLOADS["image"], "shape": PAYLOADS["structure"]},
+        host=PAYLOADS["handler"],
+    )
     md, html = write_report(
         hostile, out, search={"levels": (1.0, 3.0), "extend": False, "ci_reps": 2}
     )
