@@ -30,6 +30,7 @@ PLATFORMS = {
     "arm64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64"),
 }
 PYTHON_VERSION = "3.12"
+"""The standard runtime's (python3.12); the managed variant's package is built for 3.13."""
 
 
 class PackagingError(RuntimeError):
@@ -45,6 +46,7 @@ class LambdaPackage:
     zipped_bytes: int
     unzipped_bytes: int
     architecture: str
+    python_version: str = PYTHON_VERSION
 
     @property
     def source_code_hash(self) -> str:
@@ -62,9 +64,9 @@ def code_files() -> list[Path]:
     return [f for f in files if "__pycache__" not in f.parts]
 
 
-def content_hash(architecture: str) -> str:
+def content_hash(architecture: str, python_version: str = PYTHON_VERSION) -> str:
     """Hash of everything that determines the archive's bytes."""
-    digest = hashlib.sha256(f"{architecture}|{PYTHON_VERSION}|".encode())
+    digest = hashlib.sha256(f"{architecture}|{python_version}|".encode())
     digest.update(REQUIREMENTS.read_bytes())
     for path in code_files():
         digest.update(str(path.relative_to(FUNCTIONS_DIR)).encode())
@@ -72,7 +74,7 @@ def content_hash(architecture: str) -> str:
     return digest.hexdigest()
 
 
-def _install_dependencies(architecture: str, target: Path) -> None:
+def _install_dependencies(architecture: str, target: Path, python_version: str) -> None:
     if architecture not in PLATFORMS:
         raise PackagingError(f"architecture {architecture!r} is not one of {', '.join(PLATFORMS)}")
     tmp = target.with_name(target.name + ".partial")
@@ -87,7 +89,7 @@ def _install_dependencies(architecture: str, target: Path) -> None:
         *(arg for tag in PLATFORMS[architecture] for arg in ("--platform", tag)),
         "--only-binary=:all:",
         "--python-version",
-        PYTHON_VERSION,
+        python_version,
         "--implementation",
         "cp",
         "--target",
@@ -98,7 +100,8 @@ def _install_dependencies(architecture: str, target: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise PackagingError(
-            f"pip could not fetch the {architecture} dependencies from {REQUIREMENTS}:\n"
+            f"pip could not fetch the {architecture} cp{python_version.replace('.', '')} "
+            f"dependencies from {REQUIREMENTS}:\n"
             f"{result.stderr.strip()[-2000:]}"
         )
     # boto3/botocore come with the managed runtime; drop caches pip leaves behind.
@@ -117,17 +120,23 @@ def _add(archive: zipfile.ZipFile, path: Path, name: str) -> int:
 
 
 def build_package(
-    architecture: str = DEFAULT_ARCHITECTURE, cache_dir: Path = CACHE_DIR
+    architecture: str = DEFAULT_ARCHITECTURE,
+    cache_dir: Path = CACHE_DIR,
+    python_version: str = PYTHON_VERSION,
 ) -> LambdaPackage:
-    """Build (or reuse) the archive for ``architecture``; enforce the 250 MB unzipped limit."""
-    key = content_hash(architecture)[:16]
+    """Build (or reuse) the archive for ``architecture`` and ``python_version`` (cp312 for
+    the standard runtime, cp313 for Managed Instances); enforce the 250 MB unzipped limit."""
+    key = content_hash(architecture, python_version)[:16]
     cache_dir.mkdir(parents=True, exist_ok=True)
-    zip_path = cache_dir / f"function-{architecture}-{key}.zip"
-    deps_key = hashlib.sha256(REQUIREMENTS.read_bytes() + architecture.encode()).hexdigest()[:16]
-    deps = cache_dir / f"deps-{architecture}-{deps_key}"
+    tag = "" if python_version == PYTHON_VERSION else f"-py{python_version.replace('.', '')}"
+    zip_path = cache_dir / f"function-{architecture}{tag}-{key}.zip"
+    deps_key = hashlib.sha256(
+        REQUIREMENTS.read_bytes() + architecture.encode() + python_version.encode()
+    ).hexdigest()[:16]
+    deps = cache_dir / f"deps-{architecture}{tag}-{deps_key}"
     if not zip_path.exists():
         if not deps.exists():
-            _install_dependencies(architecture, deps)
+            _install_dependencies(architecture, deps, python_version)
         partial = zip_path.with_suffix(".partial")
         unzipped = 0
         with zipfile.ZipFile(partial, "w") as archive:
@@ -144,7 +153,9 @@ def build_package(
             f"Lambda's 250 MB limit: trim {REQUIREMENTS.relative_to(ROOT)}"
         )
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
-    return LambdaPackage(zip_path, digest, zip_path.stat().st_size, unzipped, architecture)
+    return LambdaPackage(
+        zip_path, digest, zip_path.stat().st_size, unzipped, architecture, python_version
+    )
 
 
 def build_model_archive(

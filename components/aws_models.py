@@ -36,3 +36,9 @@ def log_retention_days() -> tuple[int, ...]:
     text = re.sub(r"<[^>]+>", "", member.documentation)
     listed = text.split("Possible values are:", 1)[1].split(".", 1)[0]
     return tuple(int(n) for n in re.findall(r"\d+", listed))
+
+
+@cache
+def ec2_instance_types() -> frozenset[str]:
+    """EC2 instance types the EC2 API knows (its InstanceType enum)."""
+    return frozenset(service_model("ec2").shape_for("InstanceType").enum)

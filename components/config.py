@@ -20,6 +20,7 @@ from audio_inference.settings import (
     EPHEMERAL_STORAGE_MB,
     LAMBDA_MEMORY_MB,
     LAMBDA_TIMEOUT_SECONDS,
+    MANAGED,
     MAX_PAYLOAD_BYTES,
     PROVISIONABLE,
     SAGEMAKER,
@@ -30,7 +31,8 @@ from audio_inference.settings import (
     VARIANTS,
 )
 
-from .aws_models import hosting_instance_types, log_retention_days
+from .aws_models import ec2_instance_types, hosting_instance_types, log_retention_days
+from .managed_settings import ManagedSettings, ManagedSettingsError, load_managed
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILE = ROOT / "Pulumi.yaml"
@@ -76,12 +78,15 @@ class StackConfig:
     max_audio_seconds: int
     log_retention_days: int
     force_destroy_bucket: bool
+    managed: ManagedSettings
     provisioned_concurrency: dict[str, int] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     region: str | None = None
 
     def memory_mb(self, variant: str) -> int:
         """Configured memory of ``variant``'s function."""
+        if variant == MANAGED:
+            return self.managed.memory_mb
         return self.proxy_memory_mb if variant == SAGEMAKER else self.lambda_memory_mb
 
     @property
@@ -112,7 +117,7 @@ def from_pulumi(stack_config: Any) -> StackConfig:
             return stack_config.get_int(key)
         if kind == "boolean":
             return stack_config.get_bool(key)
-        if kind == "string" or key == "variants":  # variants: a list or "a,b" (see _variants)
+        if kind == "string" or key in LIST_SETTINGS:  # a list, or "a,b" (see _variants)
             return stack_config.get(key)
         return stack_config.get_object(key)  # maps
 
@@ -155,6 +160,9 @@ def stack_file_values(path: Path | None) -> dict[str, Any]:
             values["region"] = value
     return values
 
+
+LIST_SETTINGS = ("variants", "vpcSubnetIds", "vpcSecurityGroupIds")
+"""Untyped in Pulumi.yaml: read as a YAML list, a JSON list or a comma-separated string."""
 
 INT_STRING = re.compile(r"[+-]?[0-9]+")
 """What Go's strconv.Atoi accepts (the Pulumi CLI's test for an integer given as a string)."""
@@ -363,6 +371,10 @@ def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
                 f"can keep provisioned concurrency ({', '.join(PROVISIONABLE)} in variants)"
             )
         _int_range(f"provisionedConcurrency.{variant}", count, 0, 1000, 1)
+    try:
+        managed = load_managed(value, _int_range, ec2_instance_types())
+    except ManagedSettingsError as exc:
+        raise StackConfigError(str(exc)) from None
     tags = value("tags") or {}
     if not isinstance(tags, dict):
         raise StackConfigError(
@@ -399,6 +411,7 @@ def load(get: Callable[[str], Any], check_model: bool = True) -> StackConfig:
         max_audio_seconds=_int_range("maxAudioSeconds", value("maxAudioSeconds"), 1, 600, 30),
         log_retention_days=retention,
         force_destroy_bucket=bool(value("forceDestroyBucket")),
+        managed=managed,
         provisioned_concurrency={str(k): int(v) for k, v in provisioned.items() if v},
         tags={str(k): str(v) for k, v in tags.items()},
     )

@@ -97,6 +97,9 @@ class Entry:
     target_arn: pulumi.Output[str]
     qualifier: str | None
     resource: pulumi.Resource
+    runs: str | None = None
+    """The version an invocation of ``target_arn`` runs, when it is not ``qualifier``
+    (Managed Instances: the unqualified ARN runs ``$LATEST.PUBLISHED``)."""
 
 
 def live_alias(parent: pulumi.Resource, name: str, function: aws.lambda_.Function) -> Entry:
@@ -144,6 +147,7 @@ class InferenceLambda(pulumi.ComponentResource):
         super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.args = args
+        self.prepare(name)
         uploads = args.variant in UPLOAD_VARIANTS
         self.upload_prefix = upload_prefix(args.variant) if uploads else None
         self.memory_size_mb = args.memory_size_mb
@@ -186,6 +190,7 @@ class InferenceLambda(pulumi.ComponentResource):
             variables[ENV_MODEL_S3_URI] = args.model_s3_uri
         if args.endpoint_name is not None:
             variables[ENV_ENDPOINT_NAME] = args.endpoint_name
+        variables.update(self.extra_variables())
 
         function = aws.lambda_.Function(
             f"{name}-fn",
@@ -214,7 +219,7 @@ class InferenceLambda(pulumi.ComponentResource):
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-on-failure",
             function_name=function.name,
-            qualifier=entry.qualifier,
+            qualifier=entry.runs or entry.qualifier,
             maximum_retry_attempts=args.maximum_retry_attempts,
             destination_config={"on_failure": {"destination": args.failure_queue_arn}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[entry.resource]),
@@ -260,6 +265,9 @@ class InferenceLambda(pulumi.ComponentResource):
             }
         )
 
+    def prepare(self, name: str) -> None:
+        """Resources the function needs before it exists (a subclass's; none here)."""
+
     def code_options(self, name: str, args: InferenceLambdaArgs) -> dict[str, Any]:
         """Where the code comes from: the shared zip in S3, on the python3.12 runtime."""
         return {
@@ -269,6 +277,10 @@ class InferenceLambda(pulumi.ComponentResource):
             "s3_key": args.code_key,
             "code_sha256": args.code_sha256,
         }
+
+    def extra_variables(self) -> dict[str, str]:
+        """Environment variables a subclass adds (none here)."""
+        return {}
 
     def publish_options(self) -> dict[str, Any]:
         """Publish versions only for provisioned concurrency (it needs a version or alias)."""

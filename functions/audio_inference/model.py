@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .settings import LAMBDA_MB_PER_VCPU
+from .settings import ENV_MODEL_THREADS, LAMBDA_MB_PER_VCPU
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 NO_SPINNING = "session.intra_op.allow_spinning"
@@ -24,7 +24,8 @@ ENV_LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
 
 def available_cpus() -> int:
     """CPUs this process may use: its CPU affinity, capped by a cgroup CPU quota and, in a
-    Lambda function, by the CPU share its memory buys (1,769 MB = 1 vCPU).
+    Lambda function, by the CPU share its memory buys (1,769 MB = 1 vCPU), or by MODEL_THREADS
+    where one environment runs several request processes (Managed Instances).
 
     A quota (a container's ``--cpus``, the local emulation of Lambda's CPU share) does not
     change the affinity, so sizing thread pools from the affinity alone would start threads
@@ -39,6 +40,11 @@ def available_cpus() -> int:
     quota = cgroup_cpu_quota()
     if quota:
         cpus = min(cpus, math.ceil(quota))
+    threads = os.environ.get(ENV_MODEL_THREADS, "")
+    if threads.isdigit() and int(threads) > 0:
+        # Managed Instances: several request processes share one environment's vCPUs, and
+        # its memory buys vCPUs at the capacity provider's ratio, not 1,769 MB each.
+        return min(cpus, int(threads))
     memory = os.environ.get(ENV_LAMBDA_MEMORY, "")
     if memory.isdigit() and int(memory) > 0:
         cpus = min(cpus, math.ceil(int(memory) / LAMBDA_MB_PER_VCPU))

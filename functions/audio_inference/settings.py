@@ -25,6 +25,8 @@ ENV_MAX_AUDIO_SECONDS = "MAX_AUDIO_SECONDS"
 ENV_MODEL_DIR = "MODEL_DIR"
 ENV_FUNCTION_TIMEOUT = "FUNCTION_TIMEOUT_SECONDS"
 ENV_FAILURE_QUEUE_URL = "FAILURE_QUEUE_URL"
+ENV_MODEL_THREADS = "MODEL_THREADS"
+"""onnxruntime threads per process; set where one environment runs several requests at once."""
 
 # Variant names, also the range key values in the table.
 STANDARD = "standard"
@@ -32,11 +34,14 @@ SNAPSTART = "snapstart"
 SAGEMAKER = "sagemaker"
 CONTAINER = "container"  # container-image Lambda, model baked into the image
 HTTP = "http"  # standard Lambda behind a function URL: POST audio, get the prediction back
-VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER, CONTAINER, HTTP)
+# Lambda Managed Instances: python3.13 on EC2 capacity in your VPC, several requests at once
+# per execution environment (one process each), no cold starts, billed per instance-hour.
+MANAGED = "managed"
+VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER, CONTAINER, HTTP, MANAGED)
 # Variants triggered by S3 uploads (the others answer HTTP requests).
-UPLOAD_VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER, CONTAINER)
+UPLOAD_VARIANTS: tuple[str, ...] = (STANDARD, SNAPSTART, SAGEMAKER, CONTAINER, MANAGED)
 # Variants whose function runs the ONNX model itself (the SageMaker proxy forwards the audio).
-MODEL_IN_LAMBDA: tuple[str, ...] = (STANDARD, SNAPSTART, CONTAINER, HTTP)
+MODEL_IN_LAMBDA: tuple[str, ...] = (STANDARD, SNAPSTART, CONTAINER, HTTP, MANAGED)
 # Variants that may keep provisioned concurrency (SnapStart cannot be combined with it).
 PROVISIONABLE: tuple[str, ...] = (STANDARD, SAGEMAKER, CONTAINER, HTTP)
 # Where the container image keeps the model (the image's /opt/model).
@@ -49,6 +54,7 @@ HANDLERS = {
     SAGEMAKER: "sagemaker_proxy_handler.handler",
     CONTAINER: "standard_handler.handler",
     HTTP: "http_handler.handler",
+    MANAGED: "standard_handler.handler",
 }
 
 # Predictions table key schema: one item per (object, variant).
@@ -65,6 +71,14 @@ LAMBDA_MEMORY_MB = (128, 10_240)  # standard Lambda; Managed Instances allow mor
 LAMBDA_TIMEOUT_SECONDS = (1, 900)
 LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one vCPU of CPU time per 1,769 MB
 EPHEMERAL_STORAGE_MB = (512, 10_240)
+# Lambda Managed Instances (botocore's lambda model; "The minimum supported function size is
+# 2GB and 1 vCPU", lambda-managed-instances-best-practices.html; 32 GB maximum).
+MANAGED_MEMORY_MB = (2048, 32_768)
+MANAGED_GIB_PER_VCPU = (2, 4, 8)  # ExecutionEnvironmentMemoryGiBPerVCpu: 2:1, 4:1 or 8:1
+MANAGED_MAX_CONCURRENCY = (1, 1600)  # PerExecutionEnvironmentMaxConcurrency
+MANAGED_MAX_VCPUS = (2, 15_000)  # CapacityProviderScalingConfig.MaxVCpuCount
+MANAGED_ENVIRONMENTS = (0, 15_000)  # FunctionScalingConfig Min/MaxExecutionEnvironments
+MANAGED_RUNTIME = "python3.13"  # Managed Instances run Python 3.13 and newer only
 SNAPSTART_EPHEMERAL_STORAGE_MB = 512
 SERVERLESS_MEMORY_MB = (1024, 6144)  # SageMaker Serverless, in steps of 1024
 SERVERLESS_MAX_CONCURRENCY = (1, 200)
@@ -103,6 +117,16 @@ DEFAULT_SAGEMAKER_INSTANCE_TYPE = "ml.t2.medium"
 DEFAULT_SERVERLESS_MAX_CONCURRENCY = 5
 DEFAULT_MAX_OBJECT_BYTES = MAX_PAYLOAD_BYTES
 DEFAULT_MAX_AUDIO_SECONDS = 30.0
+
+
+def managed_vcpus(memory_mb: int, gib_per_vcpu: int) -> int:
+    """vCPUs of one Managed Instances execution environment (its memory over the ratio)."""
+    return max(1, memory_mb // (1024 * gib_per_vcpu))
+
+
+def model_threads(vcpus: int, concurrency: int) -> int:
+    """onnxruntime threads per request process, so processes x threads <= vCPUs."""
+    return max(1, vcpus // max(1, concurrency))
 
 
 def upload_prefix(variant: str) -> str:
