@@ -8,6 +8,8 @@ function archive, a failure queue, and for each variant in ``variants``:
 - ``sagemaker`` a SageMakerEndpoint with its 128 MB proxy for incoming/sagemaker/
 - ``container`` a ContainerLambda (image with the model baked in) for incoming/container/
 - ``http``      an InferenceLambda behind a function URL (AWS_IAM): POST audio, get the answer
+- ``managed``   a ManagedLambda on Lambda Managed Instances (a capacity provider of EC2
+                instances in a VPC it creates, or yours) for incoming/managed/
 
 Variants in ``provisionedConcurrency`` keep that many environments initialized
 behind alias ``live``.
@@ -23,6 +25,8 @@ from components import (
     ContainerLambdaArgs,
     InferenceLambda,
     InferenceLambdaArgs,
+    ManagedLambda,
+    ManagedLambdaArgs,
     SageMakerEndpoint,
     SageMakerEndpointArgs,
     SnapStartLambda,
@@ -35,7 +39,7 @@ from components._packaging import build_package
 from components.config import from_pulumi
 
 SAGEMAKER, SNAPSTART, STANDARD = settings.SAGEMAKER, settings.SNAPSTART, settings.STANDARD
-CONTAINER, HTTP = settings.CONTAINER, settings.HTTP
+CONTAINER, HTTP, MANAGED = settings.CONTAINER, settings.HTTP, settings.MANAGED
 
 config = from_pulumi(pulumi.Config())
 package = build_package(config.architecture)
@@ -51,6 +55,11 @@ storage = Storage(
         tags=config.tags,
     ),
 )
+
+
+def fields_of(base: InferenceLambdaArgs) -> dict:
+    """A variant's shared inputs as keywords, to extend into a subclass's args."""
+    return {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
 
 
 def function_args(variant: str, memory_size_mb: int) -> InferenceLambdaArgs:
@@ -99,13 +108,26 @@ if CONTAINER in config.variants:
     functions[CONTAINER] = ContainerLambda(
         "container",
         ContainerLambdaArgs(
-            **{f.name: getattr(base, f.name) for f in dataclasses.fields(base)},
+            **fields_of(base),
             model_dir=config.model_dir,
             force_delete_repository=config.force_destroy_bucket,
         ),
     )
 if HTTP in config.variants:
     functions[HTTP] = InferenceLambda("http", function_args(HTTP, config.lambda_memory_mb))
+if MANAGED in config.variants:
+    managed = config.managed
+    base = function_args(MANAGED, managed.memory_mb)
+    functions[MANAGED] = ManagedLambda(
+        "managed",
+        ManagedLambdaArgs(
+            **fields_of(base) | {"architecture": managed.architecture},
+            managed=managed,
+            # Managed Instances run Python 3.13+: the same code, its own cp313 wheels.
+            package=build_package(managed.architecture, python_version="3.13"),
+            region=region.region,
+        ),
+    )
 if SAGEMAKER in config.variants:
     endpoint = SageMakerEndpoint(
         "sagemaker",
@@ -171,6 +193,10 @@ if HTTP in functions:
 if SNAPSTART in functions:
     pulumi.export(out.SNAPSTART_ALIAS_ARN, functions[SNAPSTART].target_arn)
     pulumi.export(out.SNAPSTART_ALIAS_NAME, SnapStartLambda.alias_name)
+if MANAGED in functions:
+    managed_fn = functions[MANAGED]
+    assert isinstance(managed_fn, ManagedLambda)
+    pulumi.export(out.MANAGED_SETUP, managed_fn.setup)
 if endpoint is not None:
     serverless = bool(config.sagemaker_serverless_memory_mb)
     pulumi.export(out.ENDPOINT_NAME, endpoint.endpoint_name)

@@ -16,6 +16,8 @@ from audio_inference import settings
 if TYPE_CHECKING:
     from .container_lambda import ContainerLambda, ContainerLambdaArgs
     from .inference_lambda import InferenceLambda, InferenceLambdaArgs
+    from .managed_lambda import ManagedLambda, ManagedLambdaArgs
+    from .network import ManagedNetwork
     from .sagemaker_endpoint import SageMakerEndpoint, SageMakerEndpointArgs
     from .snapstart_lambda import SnapStartLambda, SnapStartLambdaArgs
     from .storage import Storage, StorageArgs
@@ -25,6 +27,9 @@ _EXPORTS = {
     "ContainerLambdaArgs": "container_lambda",
     "InferenceLambda": "inference_lambda",
     "InferenceLambdaArgs": "inference_lambda",
+    "ManagedLambda": "managed_lambda",
+    "ManagedLambdaArgs": "managed_lambda",
+    "ManagedNetwork": "network",
     "SageMakerEndpoint": "sagemaker_endpoint",
     "SageMakerEndpointArgs": "sagemaker_endpoint",
     "SnapStartLambda": "snapstart_lambda",
@@ -46,6 +51,9 @@ __all__ = [
     "ContainerLambdaArgs",
     "InferenceLambda",
     "InferenceLambdaArgs",
+    "ManagedLambda",
+    "ManagedLambdaArgs",
+    "ManagedNetwork",
     "SageMakerEndpoint",
     "SageMakerEndpointArgs",
     "SnapStartLambda",

@@ -72,7 +72,8 @@ class InferenceLambdaArgs:
     """SageMaker endpoint the proxy calls (sagemaker variant only)."""
     endpoint_arn: pulumi.Input[str] | None = None
     memory_size_mb: int = DEFAULT_LAMBDA_MEMORY_MB
-    """Within settings.LAMBDA_MEMORY_MB; 1769 MB buys one vCPU."""
+    """Within settings.LAMBDA_MEMORY_MB (MANAGED_MEMORY_MB on Managed Instances); on standard
+    Lambda 1769 MB buys one vCPU."""
     architecture: str = DEFAULT_ARCHITECTURE
     """x86_64 or arm64 (the archive must match)."""
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
@@ -122,6 +123,9 @@ class InferenceLambda(pulumi.ComponentResource):
     """
 
     TYPE = f"{TYPE_PREFIX}:InferenceLambda"
+    PUBLISH_TIMEOUT: str | None = None
+    """How long creating or updating the function may take, when longer than the provider's
+    10 minutes (Managed Instances start instances before a version is active)."""
 
     function_name: pulumi.Output[str]
     """Name of the Lambda function."""
@@ -211,7 +215,13 @@ class InferenceLambda(pulumi.ComponentResource):
             **self.publish_options(),
             # The role's policy must exist before the first (init) run reads S3.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=self.ready_before_publish(name, policy, document)
+                parent=self,
+                depends_on=self.ready_before_publish(name, policy, document),
+                custom_timeouts=pulumi.CustomTimeouts(
+                    create=self.PUBLISH_TIMEOUT, update=self.PUBLISH_TIMEOUT
+                )
+                if self.PUBLISH_TIMEOUT
+                else None,
             ),
         )
         entry = self.entry(name, function)

@@ -43,6 +43,8 @@ from .network import ManagedNetwork
 OPERATOR_POLICY_ARN = "arn:aws:iam::aws:policy/AWSLambdaManagedEC2ResourceOperator"
 """AWS managed policy reference: AWSLambdaManagedEC2ResourceOperator (v1, 2025-11-30)."""
 LATEST_PUBLISHED = "$LATEST.PUBLISHED"
+SCALING_MODE = "Auto"
+"""Lambda scales instances on CPU use between the three it starts with and MaxVCpuCount."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,8 +66,14 @@ class ManagedLambda(InferenceLambda):
     """The shared handler on a capacity provider, several requests per environment."""
 
     TYPE = f"{TYPE_PREFIX}:ManagedLambda"
+    PUBLISH_TIMEOUT = "30m"
+    """Publishing launches three instances and three environments before the version is
+    ACTIVE; the provider's default 10 minutes is too tight for that."""
 
     capacity_provider_arn: pulumi.Output[str]
+    """The capacity provider the function's versions run on."""
+    setup: dict[str, pulumi.Input[Any]]
+    """What the benchmark drivers need to describe the variant (the ``managed`` output)."""
 
     def __init__(
         self, name: str, args: ManagedLambdaArgs, opts: pulumi.ResourceOptions | None = None
@@ -93,23 +101,41 @@ class ManagedLambda(InferenceLambda):
             opts=child,
         )
         attachment = aws.iam.RolePolicyAttachment(
-            f"{name}-operator-policy", role=operator.name, policy_arn=OPERATOR_POLICY_ARN, opts=child
+            f"{name}-operator-policy",
+            role=operator.name,
+            policy_arn=OPERATOR_POLICY_ARN,
+            opts=child,
         )
+        # The generated TypedDicts mark every field of these blocks required, but the
+        # provider's schema has them optional (allowed and excluded types are exclusive;
+        # scaling policies only for Manual mode): pass plain dicts, as its own examples do.
+        requirements: Any = [
+            {"architectures": [m.architecture], "allowed_instance_types": [m.instance_type]}
+        ]
+        scaling: Any = [{"max_vcpu_count": m.max_vcpus, "scaling_mode": SCALING_MODE}]
         provider = aws.lambda_.CapacityProvider(
             f"{name}-capacity",
             name=capacity_provider_name(pulumi.get_project(), pulumi.get_stack()),
             vpc_config={"subnet_ids": subnets, "security_group_ids": groups},
             permissions_config={"capacity_provider_operator_role_arn": operator.arn},
-            instance_requirements=[
-                {"architectures": [m.architecture], "allowed_instance_types": [m.instance_type]}
-            ],
-            capacity_provider_scaling_configs=[
-                {"max_vcpu_count": m.max_vcpus, "scaling_mode": "Auto"}
-            ],
+            instance_requirements=requirements,
+            capacity_provider_scaling_configs=scaling,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, *waits]),
         )
         self.capacity_provider_arn = provider.arn
+        self.setup = {
+            "instance_type": m.instance_type,
+            "architecture": m.architecture,
+            "memory_gib_per_vcpu": m.memory_gib_per_vcpu,
+            "vcpus": m.vcpus,
+            "max_concurrency": m.max_concurrency,
+            "min_environments": m.min_environments,
+            "max_environments": m.max_environments,
+            "max_vcpus": m.max_vcpus,
+            "nat_gateways": 1 if m.creates_network else 0,
+            "capacity_provider_arn": provider.arn,
+        }
 
     def code_options(self, name: str, args: InferenceLambdaArgs) -> dict[str, Any]:
         """The cp313 package, uploaded beside the shared one, on python3.13."""

@@ -15,18 +15,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audio_inference.settings import (
+    DEFAULT_MANAGED_GIB_PER_VCPU,
+    DEFAULT_MANAGED_MAX_CONCURRENCY,
+    DEFAULT_MANAGED_MAX_ENVIRONMENTS,
+    DEFAULT_MANAGED_MAX_VCPUS,
+    DEFAULT_MANAGED_MEMORY_MB,
+    DEFAULT_MANAGED_MIN_ENVIRONMENTS,
     MANAGED_ENVIRONMENTS,
     MANAGED_GIB_PER_VCPU,
+    MANAGED_INSTANCES_AT_START,
     MANAGED_MAX_CONCURRENCY,
     MANAGED_MAX_VCPUS,
     MANAGED_MEMORY_MB,
+    MANAGED_RESERVED_GIB,
+    MANAGED_RESERVED_VCPUS,
+    environments_per_instance,
     managed_vcpus,
     model_threads,
 )
 
-DEFAULT_INSTANCES = 3
-"""Lambda launches three instances by default for AZ resiliency (best-practices page)."""
-INSTANCE_TYPE = re.compile(r"^(?P<family>[cmr])(?P<generation>[5-8])(?P<extra>[a-z]*)\.(?P<size>\w+)$")
+INSTANCE_TYPE = re.compile(
+    r"^(?P<family>[cmr])(?P<generation>[5-8])(?P<extra>[a-z]*)\.(?P<size>\w+)$"
+)
 """General purpose (m), compute optimized (c) and memory optimized (r), generations 5-8."""
 TOO_SMALL = ("nano", "micro", "small", "medium")
 
@@ -44,6 +54,18 @@ def instance_vcpus(instance_type: str) -> int | None:
         return 2
     multiple = re.fullmatch(r"(\d*)xlarge", size)
     return 4 * int(multiple[1] or 1) if multiple else None
+
+
+GIB_PER_VCPU = {"c": 2, "m": 4, "r": 8}
+"""Memory per vCPU of compute (c), general purpose (m) and memory optimized (r) instances."""
+
+
+def instance_memory_gib(instance_type: str) -> float | None:
+    """Memory of a c/m/r instance from its family and vCPUs (c 2, m 4, r 8 GiB per vCPU;
+    variants with more, such as c5n, are counted at their family's ratio)."""
+    found = INSTANCE_TYPE.match(instance_type)
+    vcpus = instance_vcpus(instance_type)
+    return None if found is None or vcpus is None else float(vcpus * GIB_PER_VCPU[found["family"]])
 
 
 def architecture_of(instance_type: str) -> str:
@@ -83,6 +105,14 @@ class ManagedSettings:
     def threads(self) -> int:
         """onnxruntime threads per request process (processes x threads <= vCPUs)."""
         return model_threads(self.vcpus, self.max_concurrency)
+
+    @property
+    def environments_per_instance(self) -> int:
+        """Environments one instance holds after its OS reservation (0: none fits)."""
+        vcpus, gib = instance_vcpus(self.instance_type), instance_memory_gib(self.instance_type)
+        if vcpus is None or gib is None:
+            return 1  # metal or an unknown size: at least the one Lambda would place
+        return environments_per_instance(vcpus, gib, self.vcpus, self.memory_mb)
 
     @property
     def creates_network(self) -> bool:
@@ -128,14 +158,22 @@ def load_managed(
             "runs on (general purpose m, compute optimized c or memory optimized r, generation "
             "5-8, size large or larger); e.g. `pulumi config set managedInstanceType c7g.large`"
         )
-    ratio = int_range("managedMemoryGibPerVcpu", value("managedMemoryGibPerVcpu"), 2, 8, 2)
+    ratio = int_range(
+        "managedMemoryGibPerVcpu",
+        value("managedMemoryGibPerVcpu"),
+        2,
+        8,
+        DEFAULT_MANAGED_GIB_PER_VCPU,
+    )
     if ratio not in MANAGED_GIB_PER_VCPU:
         raise ManagedSettingsError(
             f"managedMemoryGibPerVcpu={ratio} must be one of "
             f"{', '.join(map(str, MANAGED_GIB_PER_VCPU))} (GiB of memory per vCPU); "
             "fix it with `pulumi config set managedMemoryGibPerVcpu 2`"
         )
-    memory = int_range("managedMemoryMb", value("managedMemoryMb"), *MANAGED_MEMORY_MB, 2048)
+    memory = int_range(
+        "managedMemoryMb", value("managedMemoryMb"), *MANAGED_MEMORY_MB, DEFAULT_MANAGED_MEMORY_MB
+    )
     if memory % (1024 * ratio):
         raise ManagedSettingsError(
             f"managedMemoryMb={memory} must be a whole number of vCPUs at "
@@ -147,14 +185,29 @@ def load_managed(
         memory_mb=memory,
         memory_gib_per_vcpu=ratio,
         max_concurrency=int_range(
-            "managedMaxConcurrency", value("managedMaxConcurrency"), *MANAGED_MAX_CONCURRENCY, 2
+            "managedMaxConcurrency",
+            value("managedMaxConcurrency"),
+            *MANAGED_MAX_CONCURRENCY,
+            DEFAULT_MANAGED_MAX_CONCURRENCY,
         ),
-        max_vcpus=int_range("managedMaxVcpus", value("managedMaxVcpus"), *MANAGED_MAX_VCPUS, 12),
+        max_vcpus=int_range(
+            "managedMaxVcpus",
+            value("managedMaxVcpus"),
+            *MANAGED_MAX_VCPUS,
+            DEFAULT_MANAGED_MAX_VCPUS,
+        ),
         min_environments=int_range(
-            "managedMinEnvironments", value("managedMinEnvironments"), *MANAGED_ENVIRONMENTS, 3
+            "managedMinEnvironments",
+            value("managedMinEnvironments"),
+            *MANAGED_ENVIRONMENTS,
+            DEFAULT_MANAGED_MIN_ENVIRONMENTS,
         ),
         max_environments=int_range(
-            "managedMaxEnvironments", value("managedMaxEnvironments"), 1, MANAGED_ENVIRONMENTS[1], 6
+            "managedMaxEnvironments",
+            value("managedMaxEnvironments"),
+            1,
+            MANAGED_ENVIRONMENTS[1],
+            DEFAULT_MANAGED_MAX_ENVIRONMENTS,
         ),
         subnet_ids=_ids("vpcSubnetIds", value("vpcSubnetIds") or [], "subnet-"),
         security_group_ids=_ids("vpcSecurityGroupIds", value("vpcSecurityGroupIds") or [], "sg-"),
@@ -176,16 +229,19 @@ def load_managed(
         )
     per_instance = instance_vcpus(instance_type)
     if per_instance is not None:
-        if settings.vcpus >= per_instance:
+        if not settings.environments_per_instance:
             raise ManagedSettingsError(
-                f"managedMemoryMb={memory} at {ratio} GiB per vCPU needs {settings.vcpus} vCPU(s) "
-                f"per environment, and a {instance_type} has {per_instance}, part of which the "
-                "instance keeps for itself; choose a larger managedInstanceType or less memory"
+                f"managedMemoryMb={memory} at {ratio} GiB per vCPU is an environment of "
+                f"{settings.vcpus} vCPU(s) and {memory} MB, and a {instance_type} has "
+                f"{per_instance} vCPUs and {instance_memory_gib(instance_type):g} GiB of which "
+                f"it keeps {MANAGED_RESERVED_VCPUS} vCPU and {MANAGED_RESERVED_GIB} GiB for "
+                "itself; choose a larger managedInstanceType or less memory"
             )
-        if settings.max_vcpus < DEFAULT_INSTANCES * per_instance:
+        if settings.max_vcpus < MANAGED_INSTANCES_AT_START * per_instance:
             raise ManagedSettingsError(
-                f"managedMaxVcpus={settings.max_vcpus} cannot hold the {DEFAULT_INSTANCES} "
+                f"managedMaxVcpus={settings.max_vcpus} cannot hold the {MANAGED_INSTANCES_AT_START} "
                 f"{instance_type} instances ({per_instance} vCPUs each) Lambda launches first; "
-                f"fix it with `pulumi config set managedMaxVcpus {DEFAULT_INSTANCES * per_instance * 2}`"
+                "fix it with `pulumi config set managedMaxVcpus "
+                f"{MANAGED_INSTANCES_AT_START * per_instance * 2}`"
             )
     return settings

@@ -6,7 +6,7 @@ adds. Nothing here imports pulumi.
 
 from __future__ import annotations
 
-from audio_inference.settings import HTTP, SAGEMAKER, SNAPSTART
+from audio_inference.settings import HTTP, MANAGED, SAGEMAKER, SNAPSTART
 
 REGION = "region"
 BUCKET_NAME = "bucket_name"
@@ -35,6 +35,10 @@ SAGEMAKER_INSTANCE_COUNT = "sagemaker_instance_count"
 SAGEMAKER_SERVERLESS_MEMORY_MB = "sagemaker_serverless_memory_mb"
 SAGEMAKER_SERVERLESS_MAX_CONCURRENCY = "sagemaker_serverless_max_concurrency"
 ENDPOINT_LOG_GROUP_NAME = "endpoint_log_group_name"
+MANAGED_SETUP = "managed"
+"""The managed variant's capacity: instance_type, architecture, memory_gib_per_vcpu, vcpus (of
+one environment), max_concurrency, min_environments, max_environments, max_vcpus,
+nat_gateways and capacity_provider_arn."""
 
 SERVERLESS = "serverless"
 """The value of SAGEMAKER_INSTANCE_TYPE when the endpoint is SageMaker Serverless."""
@@ -61,4 +65,5 @@ PER_VARIANT = {
         SAGEMAKER_SERVERLESS_MAX_CONCURRENCY,
     ),
     HTTP: (FUNCTION_URLS,),
+    MANAGED: (MANAGED_SETUP,),
 }

@@ -79,6 +79,12 @@ MANAGED_MAX_CONCURRENCY = (1, 1600)  # PerExecutionEnvironmentMaxConcurrency
 MANAGED_MAX_VCPUS = (2, 15_000)  # CapacityProviderScalingConfig.MaxVCpuCount
 MANAGED_ENVIRONMENTS = (0, 15_000)  # FunctionScalingConfig Min/MaxExecutionEnvironments
 MANAGED_RUNTIME = "python3.13"  # Managed Instances run Python 3.13 and newer only
+MANAGED_INSTANCES_AT_START = 3  # launched at publish for AZ resiliency, never fewer while active
+# What each instance keeps for its OS and the Lambda agent: 1 vCPU and 1 GiB (AWS's agent
+# toolkit for Lambda Managed Instances; not in the Developer Guide, so unverified). Only the
+# rest holds execution environments.
+MANAGED_RESERVED_VCPUS = 1
+MANAGED_RESERVED_GIB = 1
 SNAPSTART_EPHEMERAL_STORAGE_MB = 512
 SERVERLESS_MEMORY_MB = (1024, 6144)  # SageMaker Serverless, in steps of 1024
 SERVERLESS_MAX_CONCURRENCY = (1, 200)
@@ -117,11 +123,30 @@ DEFAULT_SAGEMAKER_INSTANCE_TYPE = "ml.t2.medium"
 DEFAULT_SERVERLESS_MAX_CONCURRENCY = 5
 DEFAULT_MAX_OBJECT_BYTES = MAX_PAYLOAD_BYTES
 DEFAULT_MAX_AUDIO_SECONDS = 30.0
+DEFAULT_MANAGED_INSTANCE_TYPE = "c7g.large"  # Graviton, 2 vCPUs / 4 GiB: one 1-vCPU environment
+DEFAULT_MANAGED_MEMORY_MB = 2048  # the smallest environment: 1 vCPU at 2 GiB per vCPU
+DEFAULT_MANAGED_GIB_PER_VCPU = 2
+# Two request processes per 1-vCPU environment: one decodes or waits on S3 while the other
+# runs the model; the runtime's own default (16 per vCPU) would load the model 16 times.
+DEFAULT_MANAGED_MAX_CONCURRENCY = 2
+DEFAULT_MANAGED_MAX_VCPUS = 12  # 6 c7g.large: room to double the 3 instances at start
+DEFAULT_MANAGED_MIN_ENVIRONMENTS = 3
+DEFAULT_MANAGED_MAX_ENVIRONMENTS = 6
 
 
 def managed_vcpus(memory_mb: int, gib_per_vcpu: int) -> int:
     """vCPUs of one Managed Instances execution environment (its memory over the ratio)."""
     return max(1, memory_mb // (1024 * gib_per_vcpu))
+
+
+def environments_per_instance(
+    instance_vcpus: int, instance_gib: float, env_vcpus: int, env_memory_mb: int
+) -> int:
+    """Execution environments one instance holds once its OS reservation is taken out (0:
+    the environment does not fit)."""
+    by_cpu = (instance_vcpus - MANAGED_RESERVED_VCPUS) // env_vcpus
+    by_memory = int((instance_gib - MANAGED_RESERVED_GIB) * 1024 // env_memory_mb)
+    return max(0, min(by_cpu, by_memory))
 
 
 def model_threads(vcpus: int, concurrency: int) -> int:

@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from audio_inference.settings import HTTP, SAGEMAKER, SNAPSTART
+from audio_inference.settings import HTTP, MANAGED, MANAGED_INSTANCES_AT_START, SAGEMAKER, SNAPSTART
 
 from components import outputs as out
 from components.config import StackConfig
 from kit.errors import KitError
-from kit.results import Kind, ModelIdentity, VariantSetup
+from kit.results import Kind, ManagedSetup, ModelIdentity, VariantSetup
 
 
 def kind_of(variant: str, serverless: bool = False) -> Kind:
@@ -25,15 +25,47 @@ def kind_of(variant: str, serverless: bool = False) -> Kind:
         return Kind.SNAPSTART
     if variant == SAGEMAKER:
         return Kind.SERVERLESS if serverless else Kind.SAGEMAKER
+    if variant == MANAGED:
+        return Kind.MANAGED
     return Kind.LAMBDA
+
+
+def managed_setup(values: dict[str, Any]) -> ManagedSetup:
+    """The managed variant's setup from the stack's ``managed`` output (or the same fields)."""
+    return ManagedSetup.model_validate({k: v for k, v in values.items() if k in FIELDS})
+
+
+FIELDS = set(ManagedSetup.model_fields)
 
 
 def from_settings(stack: StackConfig, variants: tuple[str, ...]) -> dict[str, VariantSetup]:
     """The setups a ``pulumi up`` with these settings would deploy (the local run emulates them)."""
     serverless = bool(stack.sagemaker_serverless_memory_mb)
     setups = {}
+    m = stack.managed
     for v in variants:
         kind = kind_of(v, serverless)
+        if kind == Kind.MANAGED:
+            setups[v] = VariantSetup(
+                kind=kind,
+                memory_mb=m.memory_mb,
+                architecture=m.architecture,
+                instance_type=m.instance_type,
+                instance_count=MANAGED_INSTANCES_AT_START,
+                timeout_s=stack.timeout_seconds,
+                managed=managed_setup(
+                    {
+                        "memory_gib_per_vcpu": m.memory_gib_per_vcpu,
+                        "vcpus": m.vcpus,
+                        "max_concurrency": m.max_concurrency,
+                        "min_environments": m.min_environments,
+                        "max_environments": m.max_environments,
+                        "max_vcpus": m.max_vcpus,
+                        "nat_gateways": 1 if m.creates_network else 0,
+                    }
+                ),
+            )
+            continue
         setups[v] = VariantSetup(
             kind=kind,
             entry="http" if v == HTTP else "s3",
@@ -65,6 +97,18 @@ def from_outputs(
     for v in variants:
         kind = kind_of(v, serverless)
         try:
+            if kind == Kind.MANAGED:
+                managed = outputs[out.MANAGED_SETUP]
+                setups[v] = VariantSetup(
+                    kind=kind,
+                    memory_mb=int(outputs[out.MEMORY_MB][v]),
+                    architecture=managed["architecture"],
+                    instance_type=managed["instance_type"],
+                    instance_count=MANAGED_INSTANCES_AT_START,
+                    timeout_s=int(outputs[out.TIMEOUT_SECONDS]),
+                    managed=managed_setup(managed),
+                )
+                continue
             setups[v] = VariantSetup(
                 kind=kind,
                 entry="http" if v == HTTP else "s3",
@@ -84,7 +128,7 @@ def from_outputs(
                 else None,
                 timeout_s=int(outputs[out.TIMEOUT_SECONDS]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # pydantic's errors are ValueErrors
             raise KitError(
                 f"stack outputs: cannot describe variant {v!r} ({type(exc).__name__}: {exc}); "
                 "run `pulumi up` again so every output is exported"

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from kit.errors import KitError
 
 from .jsonio import standard_json, write_json  # noqa: F401 - re-exported: results.write_json
+from .managed import ManagedSetup
 from .quantiles import Quantile
 
 SCHEMA: Literal["audio-inference-kit/results/v2"] = "audio-inference-kit/results/v2"
@@ -85,9 +86,15 @@ class VariantSetup(Record):
         | None
     ) = None
     timeout_s: Annotated[int, Field(ge=1, le=900)] = 90
+    managed: ManagedSetup | None = None
+    """Lambda Managed Instances: environments, concurrency and capacity (managed only)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> VariantSetup:
+        if (self.kind == Kind.MANAGED) != (self.managed is not None) or (
+            self.kind == Kind.MANAGED and not self.instance_type
+        ):
+            raise ValueError("a managed variant (and only it) needs managed and instance_type")
         if self.kind == Kind.SNAPSTART and self.provisioned_concurrency:
             raise ValueError("SnapStart cannot be combined with provisioned concurrency")
         if self.kind == Kind.SAGEMAKER and not (self.instance_type and self.instance_count):
@@ -159,6 +166,9 @@ class Invocation(Record):
     timings_ms: dict[str, Ms] | None = None
     report_found: bool | None = None
     """kit aws: whether the REPORT line was found in CloudWatch Logs."""
+    concurrency: Annotated[int, Field(ge=1)] | None = None
+    """Managed Instances: requests its environment ran meanwhile, itself included (the mean
+    over its duration, rounded)."""
 
     @model_validator(mode="after")
     def _latency(self) -> Invocation:

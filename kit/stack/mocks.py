@@ -21,6 +21,19 @@ from components._packaging import ROOT
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+ZONE_SUFFIXES = ("a", "b", "c", "d")
+
+EC2_ID_PREFIXES = {
+    "aws:ec2/vpc:Vpc": ("vpc", "vpc"),
+    "aws:ec2/subnet:Subnet": ("subnet", "subnet"),
+    "aws:ec2/securityGroup:SecurityGroup": ("sg", "security-group"),
+    "aws:ec2/internetGateway:InternetGateway": ("igw", "internet-gateway"),
+    "aws:ec2/natGateway:NatGateway": ("nat", "natgateway"),
+    "aws:ec2/eip:Eip": ("eipalloc", "elastic-ip"),
+    "aws:ec2/routeTable:RouteTable": ("rtb", "route-table"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpce", "vpc-endpoint"),
+}
+"""EC2 resources: the id prefix EC2 gives them and their ARN's resource type."""
 
 
 class Mocks(pulumi.runtime.Mocks):
@@ -37,6 +50,14 @@ class Mocks(pulumi.runtime.Mocks):
         region = self.region
         name = out.get("name") or f"{resource.name}-abc1234"
         service = resource.typ.split(":")[1].split("/")[0]
+        if resource.typ in EC2_ID_PREFIXES:  # EC2 names nothing: an id like subnet-0a1b...
+            prefix, kind = EC2_ID_PREFIXES[resource.typ]
+            digest = hashlib.sha256(resource.name.encode()).hexdigest()[:17]
+            ec2_id = f"{prefix}-{digest}"
+            out.update(id=ec2_id, arn=f"arn:aws:ec2:{region}:{ACCOUNT}:{kind}/{ec2_id}")
+            if resource.typ == "aws:ec2/eip:Eip":
+                out.update(allocationId=ec2_id, publicIp="198.51.100.7")
+            return ec2_id, out
         out.setdefault("name", name)
         out.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT}:{resource.name}/{name}")
         if resource.typ == "aws:s3/bucket:Bucket":
@@ -56,6 +77,8 @@ class Mocks(pulumi.runtime.Mocks):
             arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
             version = "3" if out.get("publish") else "$LATEST"
             out.update(arn=arn, version=version, qualifiedArn=f"{arn}:{version}")
+        elif resource.typ == "aws:lambda/capacityProvider:CapacityProvider":
+            out["arn"] = f"arn:aws:lambda:{region}:{ACCOUNT}:capacity-provider:{name}"
         elif resource.typ == "aws:lambda/alias:Alias":
             out["arn"] = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{out['functionName']}:{name}"
         elif resource.typ == "aws:ecr/repository:Repository":
@@ -92,6 +115,15 @@ class Mocks(pulumi.runtime.Mocks):
                 "id": self.region,
                 "endpoint": "",
                 "description": "",
+            }
+        if invoke.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{self.region}{z}" for z in ZONE_SUFFIXES]
+            return {
+                "names": names,
+                "zoneIds": [f"use1-az{i + 1}" for i in range(len(names))],
+                "groupNames": [self.region] * len(names),
+                "id": self.region,
+                "state": invoke.args.get("state"),
             }
         if invoke.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {

@@ -21,12 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from audio_inference.settings import (
-    LAMBDA_MEMORY_MB,
-    LAMBDA_TIMEOUT_SECONDS,
-    SAGEMAKER,
-    SNAPSTART,
-)
+from audio_inference.settings import MANAGED, MANAGED_INSTANCES_AT_START, SAGEMAKER, SNAPSTART
+
+from .rules import kit_rules
 
 # Pulumi resource type -> (service, operation whose input the resource's inputs become).
 OPERATIONS = {
@@ -50,6 +47,11 @@ OPERATIONS = {
     "aws:iam/role:Role": ("iam", "CreateRole"),
     "aws:appautoscaling/target:Target": ("application-autoscaling", "RegisterScalableTarget"),
     "aws:appautoscaling/policy:Policy": ("application-autoscaling", "PutScalingPolicy"),
+    "aws:lambda/capacityProvider:CapacityProvider": ("lambda", "CreateCapacityProvider"),
+    "aws:lambda/functionScalingConfig:FunctionScalingConfig": (
+        "lambda",
+        "PutFunctionScalingConfig",
+    ),
 }
 # Where the provider's argument name differs from the API member's (after case folding).
 RENAMES = {
@@ -70,10 +72,14 @@ RENAMES = {
     },
     "aws:iam/role:Role": {"name": "RoleName", "assumeRolePolicy": "AssumeRolePolicyDocument"},
     "aws:appautoscaling/policy:Policy": {"name": "PolicyName"},
+    "aws:lambda/capacityProvider:CapacityProvider": {
+        "name": "CapacityProviderName",
+        "capacityProviderScalingConfigs": "CapacityProviderScalingConfig",
+    },
 }
 # The stack setting behind an API member, to say what to change.
 SETTINGS = {
-    "MemorySize": "lambdaMemoryMb (or proxyMemoryMb for the proxy)",
+    "MemorySize": "lambdaMemoryMb (proxyMemoryMb for the proxy, managedMemoryMb for managed)",
     "Timeout": "timeoutSeconds",
     "Size": "ephemeralStorageMb",
     "Architectures": "architecture",
@@ -86,6 +92,14 @@ SETTINGS = {
     "TargetValue": "sagemakerTargetInvocationsPerInstance",
     "retentionInDays": "logRetentionDays",
     "MaximumRetryAttempts": "(fixed by the kit)",
+    "MaxVCpuCount": "managedMaxVcpus",
+    "AllowedInstanceTypes": "managedInstanceType",
+    "PerExecutionEnvironmentMaxConcurrency": "managedMaxConcurrency",
+    "ExecutionEnvironmentMemoryGiBPerVCpu": "managedMemoryGibPerVcpu",
+    "MinExecutionEnvironments": "managedMinEnvironments",
+    "MaxExecutionEnvironments": "managedMaxEnvironments",
+    "SubnetIds": "vpcSubnetIds",
+    "SecurityGroupIds": "vpcSecurityGroupIds",
 }
 
 
@@ -120,6 +134,11 @@ def check_value(
     kind = shape.type_name
     if value is None:
         return problems
+    if kind == "structure" and isinstance(value, list):
+        # the provider writes a one-block configuration (MaxItems 1) as a list of one
+        if len(value) > 1:
+            return [(path, f"has {len(value)} blocks; the API takes one")]
+        return check_value(shape, value[0], path, renames) if value else problems
     if kind == "structure" and isinstance(value, dict):
         for key, item in value.items():
             found = _member(shape, key, renames or {})
@@ -141,7 +160,7 @@ def check_value(
             problems += check_value(shape.member, item, f"{path}[{i}]")
         return problems
     if (
-        kind in ("integer", "long")
+        kind in ("integer", "long", "double", "float")
         and isinstance(value, (int, float))
         and not isinstance(value, bool)
     ):
@@ -169,53 +188,6 @@ def check_value(
             except re.error:
                 pass  # a Java-only regex construct: AWS checks it, we cannot
     return problems
-
-
-def kit_rules(typ: str, inputs: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Documented limits the API models do not carry: (field, problem, source)."""
-    from components.aws_models import log_retention_days
-
-    out = []
-    if typ == "aws:lambda/function:Function" and not inputs.get("capacityProviderConfig"):
-        low, high = LAMBDA_MEMORY_MB
-        if not low <= int(inputs.get("memorySize", low)) <= high:
-            out.append(
-                (
-                    "MemorySize",
-                    f"{inputs['memorySize']} MB is outside standard Lambda's {low}-{high} MB",
-                    "Lambda quotas",
-                )
-            )
-        low, high = LAMBDA_TIMEOUT_SECONDS
-        if not low <= int(inputs.get("timeout", low)) <= high:
-            out.append(
-                ("Timeout", f"{inputs['timeout']} s is outside {low}-{high} s", "Lambda quotas")
-            )
-        if inputs.get("snapStart") and inputs.get("ephemeralStorage", {}).get("size", 512) != 512:
-            out.append(
-                ("Size", "SnapStart requires 512 MB of /tmp", "Lambda SnapStart limitations")
-            )
-    retention = inputs.get("retentionInDays")
-    known = log_retention_days()
-    if (
-        typ == "aws:cloudwatch/logGroup:LogGroup"
-        and retention is not None
-        and retention not in known
-    ):
-        problem = f"{retention} days is not a value PutRetentionPolicy accepts"
-        out.append(("retentionInDays", problem, "botocore docs of PutRetentionPolicy"))
-    if typ == "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
-        for variant in inputs.get("productionVariants", []):
-            memory = (variant.get("serverlessConfig") or {}).get("memorySizeInMb")
-            if memory is not None and memory % 1024:
-                out.append(
-                    (
-                        "MemorySizeInMB",
-                        f"{memory} MB is not a multiple of 1024",
-                        "SageMaker Serverless docs",
-                    )
-                )
-    return out
 
 
 def check_resources(resources: list[Any]) -> list[Finding]:
@@ -275,6 +247,7 @@ def lint_iam(resources: list[Any]) -> list[Finding]:
 def fixed_monthly(config: Any) -> dict[str, float]:
     """What the stack costs with no traffic, per variant."""
     from kit.decide.cost import CostModel, VariantCost
+    from kit.decide.cost.pricing import Pricing
     from kit.results import Kind
 
     specs = []
@@ -291,6 +264,24 @@ def fixed_monthly(config: Any) -> dict[str, float]:
                     serverless_memory_mb=config.sagemaker_serverless_memory_mb or 0,
                     architecture=config.architecture,
                     provisioned_concurrency=config.provisioned_concurrency.get(v, 0),
+                )
+            )
+        elif v == MANAGED:  # the instances its minimum environments need, and the NAT gateway
+            m = config.managed
+            if m.instance_type not in Pricing.load().ec2_types():
+                continue  # a type the catalogue does not price: no figure rather than a guess
+            instances = max(
+                MANAGED_INSTANCES_AT_START, -(-m.min_environments // m.environments_per_instance)
+            )
+            specs.append(
+                VariantCost(
+                    name=v,
+                    kind=Kind.MANAGED,
+                    memory_mb=m.memory_mb,
+                    architecture=m.architecture,
+                    instance_type=m.instance_type,
+                    instance_count=instances,
+                    nat_gateways=1 if m.creates_network else 0,
                 )
             )
         else:

@@ -24,6 +24,7 @@ from tests.helpers.stack import policies as role_policies
 ORIGINAL = ("standard", "snapstart", "sagemaker")
 SUBSETS = [list(c) for n in (1, 2, 3) for c in itertools.combinations(ORIGINAL, n)] + [
     ["container"],
+    ["managed"],
     ["http"],
     list(VARIANTS),
 ]
@@ -33,8 +34,9 @@ FUNCTION_NAME = {
     "sagemaker": "sagemaker-proxy-fn",
     "container": "container-fn",
     "http": "http-fn",
+    "managed": "managed-fn",
 }
-UPLOADS = ("standard", "snapstart", "sagemaker", "container")
+UPLOADS = ("standard", "snapstart", "sagemaker", "container", "managed")
 
 
 @pytest.mark.parametrize("variants", SUBSETS, ids=["+".join(s) for s in SUBSETS])
@@ -47,8 +49,8 @@ def test_each_variant_subset_creates_exactly_its_resources(run_stack, variants):
         if variant == "container":  # code and model in the image; its CMD names the handler
             assert fn["packageType"] == "Image" and "@sha256:" in fn["imageUri"]
             assert "runtime" not in fn and "s3Key" not in fn
-        else:
-            assert fn["runtime"] == "python3.12", variant
+        else:  # Managed Instances run Python 3.13 and newer only
+            assert fn["runtime"] == ("python3.13" if variant == "managed" else "python3.12")
             assert fn["handler"] == HANDLERS[variant], variant
         env = fn["environment"]["variables"]
         assert env[ENV_VARIANT] == variant and ENV_PREDICTIONS_TABLE in env

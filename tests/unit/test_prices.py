@@ -91,7 +91,7 @@ def test_refresh_writes_the_api_prices_as_an_override_the_catalogue_accepts(tmp_
         pricing.instance_hour("ml.c5.large")
         == shipped["sagemaker_instance_hour"]["instances"]["ml.c5.large"]
     )
-    assert pricing.ec2_hour(ec2_types[0])[0] == 0.1
+    assert pricing.ec2_type(ec2_types[0]).hourly == 0.1
 
 
 def test_refresh_with_nothing_priced_says_what_to_check():

@@ -108,6 +108,7 @@ def variants_from_results(
                 serverless_ms=float(s.billed_ms_mean or 0.0)
                 if setup.kind == Kind.SERVERLESS
                 else 0.0,
+                nat_gateways=setup.managed.nat_gateways if setup.managed else 0,
                 # the http variant gets the audio in the request: no S3 upload or reads
                 s3_puts=0 if http or name == HTTP else 1,
                 s3_gets=0 if http or name == HTTP else 2,

@@ -25,6 +25,7 @@ from audio_inference.settings import (
     DEFAULT_LAMBDA_MEMORY_MB,
     DEFAULT_SAGEMAKER_INSTANCE_TYPE,
     LAMBDA_MEMORY_MB,
+    MANAGED_MEMORY_MB,
 )
 
 from kit.results import Kind
@@ -71,6 +72,8 @@ class VariantCost:
     """manual: variable cost per 1M requests."""
     fixed_monthly: float = 0.0
     """manual: fixed monthly cost."""
+    nat_gateways: int = 0
+    """NAT gateways the variant's network needs (Managed Instances in the stack's own VPC: 1)."""
     s3_puts: int = 1
     """The upload (0 for the http variant: the audio arrives in the request)."""
     s3_gets: int = 2
@@ -85,10 +88,11 @@ class VariantCost:
                 f"{self.name}: architecture {self.architecture!r} is not one of "
                 f"{', '.join(ARCHITECTURES)}"
             )
-        low, high = LAMBDA_MEMORY_MB
+        low, high = MANAGED_MEMORY_MB if self.kind == Kind.MANAGED else LAMBDA_MEMORY_MB
         if self.kind != Kind.MANUAL and not low <= self.memory_mb <= high:
             raise CostInputError(
-                f"{self.name}: memory {self.memory_mb} MB is outside Lambda's {low}-{high} MB"
+                f"{self.name}: memory {self.memory_mb} MB is outside {LABELS[self.kind]}'s "
+                f"{low}-{high} MB"
             )
         for attr in (
             "billed_ms",
@@ -135,7 +139,8 @@ class VariantCost:
         if self.kind == Kind.SAGEMAKER:
             return f"{self.name} ({self.instance_type} x{self.instance_count:g} + {self.memory_mb} MB proxy)"
         if self.kind == Kind.MANAGED:
-            return f"{self.name} ({self.instance_type} x{self.instance_count:g}, not deployed by this kit)"
+            nat = " + NAT gateway" if self.nat_gateways else ""
+            return f"{self.name} ({self.instance_type} x{self.instance_count:g}{nat})"
         if self.kind in (Kind.LAMBDA, Kind.SNAPSTART):
             return f"{self.name} ({self.memory_mb} MB {self.architecture})"
         return self.name
@@ -166,7 +171,7 @@ class CostModel:
             if v.kind == Kind.SAGEMAKER:
                 self.pricing.instance_hour(v.instance_type)
             if v.kind == Kind.MANAGED:
-                self.pricing.ec2_hour(v.instance_type)
+                self.pricing.ec2_type(v.instance_type)
 
     def requests(self, rpm: float) -> float:
         """Requests per month at a steady rate."""
@@ -178,13 +183,17 @@ class CostModel:
         if v.kind == Kind.MANUAL:
             return {"variable": n * v.per_million / 1e6, "fixed": v.fixed_monthly}
         if v.kind == Kind.MANAGED:
-            hourly, _ = p.ec2_hour(v.instance_type)
-            return {
+            hourly = p.ec2_type(v.instance_type).hourly
+            managed = {
                 "lambda_requests": n * p.price("lambda_request"),
                 "instances": hourly
                 * (1 + p.price("managed_instances_fee"))
                 * p.hours_per_month
                 * v.instance_count,
+            }
+            if v.nat_gateways:
+                managed["nat_gateway"] = self.nat_gateway(v.nat_gateways, n)
+            return managed | {
                 "s3_requests": n * (v.s3_puts * p.price("s3_put") + v.s3_gets * p.price("s3_get")),
                 "dynamodb_writes": n * v.dynamodb_writes * p.price("dynamodb_write"),
                 "log_ingestion": self.log_ingestion(n),
@@ -231,6 +240,18 @@ class CostModel:
         parts["dynamodb_writes"] = n * v.dynamodb_writes * p.price("dynamodb_write")
         parts["log_ingestion"] = self.log_ingestion(n)
         return parts
+
+    def nat_gateway(self, gateways: int, n: float) -> float:
+        """A month of ``gateways`` NAT gateways with their public IPv4 addresses, and the
+        bytes ``n`` invocations send through them."""
+        p = self.pricing
+        hours = (
+            p.hours_per_month
+            * gateways
+            * (p.price("nat_gateway_hour") + p.price("public_ipv4_hour"))
+        )
+        processed = n * p.price("nat_bytes_per_invocation") / 1e9 * p.price("nat_gateway_gb")
+        return hours + processed
 
     def log_ingestion(self, n: float) -> float:
         """CloudWatch Logs ingestion of ``n`` invocations' log lines (the function's, or the

@@ -17,6 +17,16 @@ class CostInputError(KitError):
     """Impossible input; the message names it."""
 
 
+@dataclass(frozen=True)
+class Ec2Type:
+    """One EC2 instance type of the catalogue."""
+
+    name: str
+    hourly: float
+    vcpus: int
+    memory_gib: float
+
+
 @dataclass
 class Pricing:
     """The catalogue, with overrides applied."""
@@ -100,15 +110,27 @@ class Pricing:
             )
         return float(table[instance_type])
 
-    def ec2_hour(self, instance_type: str) -> tuple[float, int]:
-        """Hourly price and vCPUs of an EC2 instance (Lambda Managed Instances capacity)."""
+    def ec2_type(self, instance_type: str) -> Ec2Type:
+        """Hourly price, vCPUs and memory of an EC2 instance (Lambda Managed Instances capacity)."""
         entry = self.data["prices"]["ec2_instance_hour"]
-        if instance_type not in entry["instances"]:
+        known = [t for t in entry["instances"] if t in entry["vcpus"] and t in entry["memory_gib"]]
+        if instance_type not in known:
             raise CostInputError(
-                f"unknown EC2 instance type {instance_type!r}; "
-                f"priced: {', '.join(sorted(entry['instances']))} (add it with --prices)"
+                f"unknown EC2 instance type {instance_type!r}; priced with vCPUs and memory: "
+                f"{', '.join(sorted(known))} (add it with --prices: instances, vcpus and "
+                "memory_gib of ec2_instance_hour)"
             )
-        return float(entry["instances"][instance_type]), int(entry["vcpus"][instance_type])
+        return Ec2Type(
+            instance_type,
+            float(entry["instances"][instance_type]),
+            int(entry["vcpus"][instance_type]),
+            float(entry["memory_gib"][instance_type]),
+        )
+
+    def ec2_types(self) -> list[str]:
+        """Every EC2 type the catalogue prices with its vCPUs and memory."""
+        entry = self.data["prices"]["ec2_instance_hour"]
+        return [t for t in entry["instances"] if t in entry["vcpus"] and t in entry["memory_gib"]]
 
     @property
     def seconds_per_month(self) -> float:

@@ -73,10 +73,12 @@ def basis_from_results(doc: Results, entry: str, arm64_factor: float = 1.0) -> B
     sm = next(
         (s for s in services.values() if s.cost.kind in (Kind.SAGEMAKER, Kind.SERVERLESS)), None
     )
+    managed = next((s for s in services.values() if s.cost.kind == Kind.MANAGED), None)
     basis = Basis(
         lambda_=lam,
         snapstart=snap,
         sagemaker=sm if entry == "s3" else None,
+        managed=managed if entry == "s3" else None,
         arm64_factor=arm64_factor,
     )
     if lam is not None:
@@ -99,8 +101,15 @@ def basis_from_results(doc: Results, entry: str, arm64_factor: float = 1.0) -> B
         else:
             basis.min_memory_mb = 512
             basis.memory_note += "; sizes from 512 MB (memory used not measured)"
-    for svc in (basis.lambda_, basis.snapstart, basis.sagemaker):
+    for svc in (basis.lambda_, basis.snapstart, basis.sagemaker, basis.managed):
         if svc is None:
+            continue
+        if svc.managed is not None:
+            counts = ", ".join(f"{a.size} at {k}" for k, a in enumerate(svc.by_concurrency, 1))
+            basis.sources[svc.name] = (
+                f"{svc.name}: {counts} requests per {svc.managed.vcpus}-vCPU environment "
+                f"({setups[svc.name].memory_mb:,} MB)"
+            )
             continue
         endpoint = svc.cost.kind in (Kind.SAGEMAKER, Kind.SERVERLESS)
         basis.sources[svc.name] = (

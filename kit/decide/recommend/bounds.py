@@ -52,7 +52,8 @@ def steady_state_refusal(
 ) -> str | None:
     """Why ``c`` cannot meet the target whatever the simulation says, or None."""
     s = c.service
-    warm99 = float(np.percentile(s.warm_ms, 99))
+    alone = s.by_concurrency[0] if s.by_concurrency else s.warm_ms  # managed: one at a time
+    warm99 = float(np.percentile(alone, 99))
     if warm99 > target.p99_ms:
         return f"its warm p99 alone is {warm99:,.0f} ms"
     v = s.cost
@@ -72,11 +73,16 @@ def steady_state_refusal(
                     )
             if load >= capacity:
                 return f"the peak needs {load:,.1f} busy workers, more than {capacity}"
-        elif v.kind == Kind.MANAGED:
-            _, vcpus = pricing.ec2_hour(v.instance_type)
-            capacity = vcpus * int(v.instance_count)
-            if load >= capacity:
-                return f"the peak needs {load:,.1f} busy vCPUs, more than {capacity}"
+        elif v.kind == Kind.MANAGED and s.managed is not None:
+            # each environment at most finishes slots requests per (duration at slots)
+            slots = s.managed.slots
+            per_env = slots * 1000 / float(np.mean(s.by_concurrency[slots - 1]))
+            most = per_env * s.managed.max_environments
+            if peak_rate >= most:
+                return (
+                    f"the peak of {peak_rate * 60:,.0f} RPM is more than its "
+                    f"{s.managed.max_environments} environments finish ({most * 60:,.0f} RPM)"
+                )
         elif load >= (s.max_concurrency or DEFAULT_SERVERLESS_MAX_CONCURRENCY):
             return f"the peak needs {load:,.1f} concurrent requests, over max concurrency {s.max_concurrency}"
     else:

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from itertools import product
 from typing import Any
 
 import numpy as np
 from audio_inference.settings import (
+    MANAGED_INSTANCES_AT_START,
     SERVERLESS_MEMORY_MB,
     SERVERLESS_PAYLOAD_BYTES,
 )
 
+from components.managed_settings import architecture_of
 from kit.decide.cost.model import Pricing
+from kit.decide.cost.pricing import CostInputError
 from kit.decide.memory import predict_ms
 from kit.decide.simulate.engine import endpoint_workers
 from kit.decide.simulate.platform import PlatformParams
@@ -37,7 +41,8 @@ SERVERLESS_CONCURRENCY = (1, 2, 5, 10, 20, 50, 100, 200)
 LEVELS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 """Traffic levels searched, as multiples of the user's demand."""
 
-NOT_DEPLOYABLE = {"managed": "this kit does not deploy Lambda Managed Instances yet"}
+NOT_DEPLOYABLE: dict[str, str] = {}
+"""Families the kit prices but cannot deploy, with the reason (none today)."""
 
 
 class RecommendError(KitError):
@@ -92,6 +97,8 @@ class Basis:
     """the model-in-Lambda variant for the entry (standard/container for s3, http for http)"""
     snapstart: Service | None = None
     sagemaker: Service | None = None
+    managed: Service | None = None
+    """the measured managed variant (durations per concurrency level)"""
     memory: MemoryModel | None = None
     """duration per memory size; None: memory is fixed at the measured size"""
     memory_note: str = ""
@@ -248,29 +255,76 @@ def _serverless(basis: Basis, target: Target) -> list[Candidate]:
 
 
 def _managed(basis: Basis, target: Target, pricing: Pricing) -> list[Candidate]:
+    """Instance type x instances x requests per environment, on the measured environment
+    (its vCPUs and memory; durations per concurrency level up to the measured maximum), or,
+    without a managed measurement, on the Lambda variant's times under a stated assumption."""
+    from kit.decide.simulate.managed import shape_for
     from kit.decide.simulate.service import managed_instances
 
-    assert basis.lambda_ is not None
-    catalogue = pricing.data["prices"]["ec2_instance_hour"]["instances"]
-    types = target.managed_types or tuple(catalogue)
+    assert basis.lambda_ is not None or basis.managed is not None
+    measured = basis.managed
+    if measured is None:
+        assert basis.lambda_ is not None
+        measured = managed_instances(basis.lambda_, pricing.ec2_types()[0], 3, pricing)
+    shape = measured.managed
+    assert shape is not None
+    types = target.managed_types or tuple(pricing.ec2_types())
+    counts = list(
+        range(MANAGED_INSTANCES_AT_START, max(MANAGED_INSTANCES_AT_START, target.max_instances) + 1)
+    )
+    slots = sorted({c for c in (1, 2, 4, 8, 16) if c <= shape.slots} | {shape.slots})
+    ratio = max(1, round(shape.memory_mb / 1024 / shape.vcpus))
     out = []
     for typ in types:
-        arch = "arm64" if "g." in typ else "x86_64"
+        arch = architecture_of(typ)
         if arch not in target.architectures:
             continue
         factor = basis.arm64_factor if arch == "arm64" else 1.0
-        base = replace(basis.lambda_, warm_ms=basis.lambda_.warm_ms * factor)
-        for count in range(3, max(3, target.max_instances) + 1):
-            svc = managed_instances(base, typ, count)
+        vcpus = pricing.ec2_type(typ).vcpus
+        for c, n, top in product(slots, counts, counts):
+            if top < n or top not in (n, min(2 * n, counts[-1]), counts[-1]):
+                continue  # scaling to 1x, 2x or the most instances allowed
+            try:
+                on_type = shape_for(
+                    pricing, typ, vcpus=shape.vcpus, memory_mb=shape.memory_mb, slots=c,
+                    threads=shape.threads, min_environments=n, max_environments=top,
+                    max_vcpus=top * vcpus,
+                )  # fmt: skip
+            except CostInputError:
+                break  # the measured environment does not fit this type
+            per = on_type.per_instance
+            svc = replace(
+                measured,
+                cost=replace(
+                    measured.cost,
+                    name="managed",
+                    kind=Kind.MANAGED,
+                    architecture=arch,
+                    instance_type=typ,
+                    instance_count=n,
+                    nat_gateways=1,
+                ),
+                managed=replace(on_type, min_environments=n * per, max_environments=top * per),
+                by_concurrency=tuple(a * factor for a in measured.by_concurrency[:c]),
+            )
+            config = {
+                "variants": ["managed"],
+                "managedInstanceType": typ,
+                "managedMemoryMb": shape.memory_mb,
+                "managedMemoryGibPerVcpu": ratio,
+                "managedMaxConcurrency": c,
+                "managedMinEnvironments": n * per,
+                "managedMaxEnvironments": top * per,
+                "managedMaxVcpus": top * vcpus,
+            }
+            label = f"Lambda Managed Instances {typ} x {n}, {c} per environment"
+            if top > n:
+                label += f", scaling to {top}"
             notes = (
-                "priced and simulated, not deployed by this kit",
-                "one request per vCPU at a time",
-            )
-            out.append(
-                Candidate(
-                    "managed", f"Lambda Managed Instances {typ} x {count}", svc, {}, notes=notes
-                )
-            )
+                "instance CPU speed = the measured machine's (factor 1.0, unverified)",
+                "one NAT gateway priced (the stack's own VPC)",
+            ) + ((measured.assumed,) if measured.assumed else ())
+            out.append(Candidate("managed", label, svc, config, autoscale_to=top, notes=notes))
     return out
 
 
@@ -285,8 +339,8 @@ def candidates(
         plain = _lambda_like(basis, basis.lambda_, "lambda", target)
         if "lambda" in wanted:  # on demand, and with provisioned concurrency
             out["lambda"] = plain + _provisioned(basis, plain, peak_rate)
-        if "managed" in wanted:
-            out["managed"] = _managed(basis, target, pricing)
+    if "managed" in wanted and (basis.managed is not None or basis.lambda_ is not None):
+        out["managed"] = _managed(basis, target, pricing)
     if basis.snapstart is not None and "snapstart" in wanted:
         out["snapstart"] = _lambda_like(basis, basis.snapstart, "snapstart", target)
     if basis.sagemaker is not None:

@@ -22,6 +22,7 @@ from kit.decide.cost.model import CostModel, Pricing, VariantCost
 from kit.results import Kind
 
 from . import kernels as k
+from .managed import ManagedRunner
 from .platform import PlatformParams
 from .service import Service
 from .traffic import Traffic
@@ -221,16 +222,16 @@ class Runner:
         self.t0 = self.server_s0 = 0.0
         self.queue: _Queue | None = None
         self.endpoint_pool: _Pool | None = None
-        if v.kind in (Kind.SAGEMAKER, Kind.MANAGED):
-            if v.kind == Kind.SAGEMAKER:
-                workers = endpoint_workers(platform, v.instance_type)
-                t2 = v.instance_type.startswith("ml.t2.")
-                top = (
-                    int(v.instance_count) if t2 else max(opts.max_instances, int(v.instance_count))
-                )
-            else:
-                _, workers = opts.pricing.ec2_hour(v.instance_type)
-                t2, top = False, int(v.instance_count)
+        self.managed: ManagedRunner | None = None
+        if v.kind == Kind.MANAGED:
+            assert service.managed is not None, f"{v.name}: a managed service needs its shape"
+            self.managed = ManagedRunner(
+                service.managed, service.by_concurrency, platform, service.synchronous, steady_rate
+            )
+        if v.kind == Kind.SAGEMAKER:
+            workers = endpoint_workers(platform, v.instance_type)
+            t2 = v.instance_type.startswith("ml.t2.")
+            top = int(v.instance_count) if t2 else max(opts.max_instances, int(v.instance_count))
             load = (
                 None
                 if steady_rate is None
@@ -251,8 +252,21 @@ class Runner:
             else _Pool(limit, scale, v.provisioned_concurrency, idle_s, service.synchronous)
         )
 
+    def _run_managed(self, managed: ManagedRunner, arrivals: np.ndarray, u: np.ndarray) -> None:
+        t = self.tally
+        latency, served = managed.run(arrivals, u)
+        throttled = np.isnan(latency)
+        t.requests += arrivals.size
+        t.throttled += float(np.count_nonzero(throttled))
+        t.queued += float(np.count_nonzero(latency[~throttled] > served[~throttled]))
+        t.endpoint_ms += float(served.sum())
+        k.histogram_add(t.hist, latency)
+
     def run(self, arrivals: np.ndarray, u: np.ndarray) -> None:
         """Feed one chunk of arrivals; ``u`` holds three uniform draws per request."""
+        if self.managed is not None:  # environments, slots and scaling: managed.py
+            self._run_managed(self.managed, arrivals, u[2])
+            return
         s, t = self.s, self.tally
         n = arrivals.size
         warm = _draw(s.warm_ms, u[0])
@@ -265,12 +279,6 @@ class Runner:
             queued = wait > 0
             t.throttled += float(np.count_nonzero(refused))
             t.endpoint_ms += float(served.sum())
-            if self.pool is None:  # managed instances: the queue is the whole story
-                t.queued += float(np.count_nonzero(queued))
-                t.billed_ms += float(np.ceil(served).sum())
-                t.requests += n
-                k.histogram_add(t.hist, wait + served)
-                return
             # the proxy waits for the endpoint; a refused call ends in an error at the limit
             extra = np.where(refused, self.queue.max_wait * 1000.0, wait + (served - service))
         if self.endpoint_pool is not None:
@@ -309,12 +317,20 @@ class Runner:
         """Forget what was counted so far (a warm-up); keep the environments and queues."""
         self.tally = Tally()
         self.t0 = at_s
-        self.server_s0 = self.queue.server_seconds(at_s) if self.queue is not None else 0.0
+        self.server_s0 = self._server_seconds(at_s)
+
+    def _server_seconds(self, at_s: float) -> float:
+        """Instance-seconds so far: endpoint instances, or managed instances."""
+        if self.queue is not None:
+            return self.queue.server_seconds(at_s)
+        if self.managed is not None:
+            return self.managed.instance_seconds(at_s)
+        return 0.0
 
     def finish(self, end_s: float) -> Tally:
         """Close the window: instance time, span."""
-        if self.queue is not None:
-            self.tally.server_seconds = self.queue.server_seconds(end_s) - self.server_s0
+        if self.queue is not None or self.managed is not None:
+            self.tally.server_seconds = self._server_seconds(end_s) - self.server_s0
         self.tally.span_s = end_s - self.t0
         return self.tally
 
@@ -415,8 +431,9 @@ def priced(service: Service, tally: Tally, platform: PlatformParams) -> VariantC
         changes["instance_count"] = tally.server_seconds / tally.span_s / workers
     if v.kind == Kind.SERVERLESS:
         changes["serverless_ms"] = tally.endpoint_ms / max(tally.requests, 1.0)
-    if v.kind == Kind.MANAGED:
-        changes = {"billed_ms": 0.0}
+    if v.kind == Kind.MANAGED:  # instances are the bill: their mean count over the span
+        mean = tally.server_seconds / tally.span_s if tally.span_s > 0 else v.instance_count
+        changes = {"billed_ms": 0.0, "cold_fraction": 0.0, "instance_count": mean}
     return replace(v, **changes)
 
 

@@ -29,6 +29,9 @@ BOUNDS: dict[
     "serverless_cold_start_s": (0, 600),
     "serverless_idle_lifetime_s": (1, 86400),
     "managed_instances_count": (1, 1000),
+    "managed_target_utilization": (0.05, 1),
+    "managed_scale_out_delay_s": (0, 86400),
+    "managed_scale_in_cooldown_s": (0, 86400),
     "batch_job_overhead_s": (0, 86400),
     "batch_jobs_per_day": (1, 1440),
 }

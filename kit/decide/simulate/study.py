@@ -33,9 +33,10 @@ def build_services(
     pricing: Pricing,
     platform: PlatformParams,
 ) -> list[Service]:
-    """The variants to simulate, plus Lambda Managed Instances unless turned off."""
+    """The variants to simulate, plus a Lambda Managed Instances row from the Lambda variant's
+    times when no managed variant was measured (unless turned off)."""
     if doc is not None:
-        services = from_results(doc, opts.snapstart_versions)
+        services = from_results(doc, opts.snapstart_versions, pricing)
     else:
         services = from_costs(primitives.variants())
     if opts.variants:
@@ -47,10 +48,10 @@ def build_services(
             )
         services = [s for s in services if s.name in opts.variants]
     base = next((s for s in services if s.cost.kind == Kind.LAMBDA), None)
-    if opts.managed_instances and base is not None:
-        pricing.ec2_hour(opts.managed_instances)
+    measured = any(s.cost.kind == Kind.MANAGED for s in services)
+    if opts.managed_instances and base is not None and not measured:
         count = int(platform["managed_instances_count"])
-        services.append(managed_instances(base, opts.managed_instances, count))
+        services.append(managed_instances(base, opts.managed_instances, count, pricing))
     return services
 
 
