@@ -107,7 +107,12 @@ def run(args: argparse.Namespace) -> int:
     if not cfg.cpu_share:
         console.print("CPU share: off (--no-cpu-share): every environment may use all cores.")
     elif cpu.active:
-        shares = ", ".join(f"{v} {vcpus_for(cfg.memory_mb(v)):.2f} vCPU" for v in cfg.variants)
+        shares = ", ".join(
+            f"{v} {vcpus_for(cfg.memory_mb(v)):.2f} vCPU"
+            if (m := cfg.setups[v].managed) is None
+            else f"{v} {m.vcpus} vCPU per environment of {m.max_concurrency} processes"
+            for v in cfg.variants
+        )
         console.print(f"CPU share: {cpu.mechanism} quotas: {shares}.")
     else:
         console.print(

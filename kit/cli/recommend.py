@@ -54,7 +54,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="s3: upload -> item (asynchronous, default); http: request -> response",
     )
     g.add_argument("--architectures", default="x86_64,arm64", help="allowed (default both)")
-    g.add_argument("--max-instances", type=int, default=4, help="SageMaker / LMI instances (4)")
+    g.add_argument(
+        "--max-instances",
+        type=int,
+        default=4,
+        help="SageMaker instances, or Managed Instances kept running (which may scale to 16x) (4)",
+    )
     g.add_argument("--instance-types", help="SageMaker types to consider (default: catalogue)")
     g.add_argument(
         "--families", help="only these: lambda, snapstart, sagemaker, serverless, managed"

@@ -135,8 +135,21 @@ def sample_lines(doc: Results) -> list[str]:
         f"{samples_needed(50)}: 'n<N' marks a figure this run cannot state"
     ]
     short = [
-        f"{v} {s.cold_starts}" for v, s in doc.summary.items() if s.cold_starts < MIN_COLD_STARTS
+        f"{v} {s.cold_starts}"
+        for v, s in doc.summary.items()
+        if s.cold_starts < MIN_COLD_STARTS and doc.variants[v].managed is None  # none there
     ]
+    for v, setup in doc.variants.items():
+        if setup.managed is not None:
+            levels: dict[int, int] = {}
+            for r in doc.invocations:
+                if r.variant == v and r.concurrency is not None:
+                    levels[r.concurrency] = levels.get(r.concurrency, 0) + 1
+            counts = ", ".join(f"{n} at {k}" for k, n in sorted(levels.items())) or "none"
+            lines.append(
+                f"{v}: requests per environment while each ran (of its {setup.managed.max_concurrency}"
+                f" slots): {counts}; the simulator draws durations per level"
+            )
     if short:
         lines.append(
             f"[yellow]cold starts measured: {', '.join(short)} (fewer than {MIN_COLD_STARTS}, "

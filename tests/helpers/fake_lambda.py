@@ -26,6 +26,7 @@ from audio_inference.runtime import build_pipeline
 from audio_inference.settings import (
     HANDLERS,
     HTTP,
+    MANAGED,
     SAGEMAKER,
     SNAPSTART,
     STANDARD,
@@ -35,6 +36,20 @@ from audio_inference.settings import (
 
 from components import outputs as out
 from kit.measure.local.emulator import LocalStack, MotoServer, receive_events
+
+MEMORY = {SAGEMAKER: 128, MANAGED: 2048}
+MANAGED_OUTPUT = {
+    "instance_type": "c7g.large",
+    "architecture": "arm64",
+    "memory_gib_per_vcpu": 2,
+    "vcpus": 1,
+    "max_concurrency": 2,
+    "min_environments": 3,
+    "max_environments": 6,
+    "max_vcpus": 12,
+    "nat_gateways": 1,
+    "capacity_provider_arn": "arn:aws:lambda:us-east-1:123456789012:capacity-provider:kit-test",
+}
 
 
 @dataclass
@@ -105,7 +120,7 @@ class FakeLambda:
             out.UPLOAD_PREFIXES: {},
             out.FUNCTION_NAMES: {},
             out.LOG_GROUP_NAMES: {},
-            out.MEMORY_MB: {v: 128 if v == SAGEMAKER else 4096 for v in self.variants},
+            out.MEMORY_MB: {v: MEMORY.get(v, 4096) for v in self.variants},
             out.ARCHITECTURE: "x86_64",
             out.TIMEOUT_SECONDS: 90,
             out.PROVISIONED_CONCURRENCY: {},
@@ -118,11 +133,11 @@ class FakeLambda:
             name = f"kit-{v}-fn"
             self.lam.create_function(
                 FunctionName=name,
-                Runtime="python3.12",
+                Runtime="python3.13" if v == MANAGED else "python3.12",
                 Role=role,
                 Handler=HANDLERS[v],
                 Code={"ZipFile": code.getvalue()},
-                MemorySize=128 if v == SAGEMAKER else 4096,
+                MemorySize=MEMORY.get(v, 4096),
                 Environment={"Variables": {"VARIANT": v}},
             )
             group = f"/aws/lambda/kit/test/{v}"
@@ -135,6 +150,8 @@ class FakeLambda:
                 version = self.lam.publish_version(FunctionName=name)["Version"]
                 self.lam.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
                 outputs["snapstart_alias_name"] = "live"
+            if v == MANAGED:  # what the stack exports for it (components/managed_lambda.py)
+                outputs.setdefault(out.MANAGED_SETUP, dict(MANAGED_OUTPUT))
             if v == SAGEMAKER:
                 outputs.setdefault(out.ENDPOINT_NAME, "audio-endpoint")
                 outputs.setdefault(out.SAGEMAKER_INSTANCE_TYPE, "ml.t2.medium")
@@ -177,14 +194,14 @@ class FakeLambda:
         self, variant: str, request_id: str, duration: float, cold: bool, memory: int
     ) -> str:
         billed = math.ceil(duration)
-        if variant == SAGEMAKER:  # the stack sets the JSON log format
+        if variant in (SAGEMAKER, MANAGED):  # the stack sets the JSON log format
             metrics = {
                 "durationMs": round(duration, 2),
                 "billedDurationMs": billed,
                 "memorySizeMB": memory,
                 "maxMemoryUsedMB": 71,
             }
-            if cold:
+            if cold and variant != MANAGED:  # managed environments start before any traffic
                 metrics["initDurationMs"] = round(self.init_ms, 2)
                 metrics["billedDurationMs"] = math.ceil(duration + self.init_ms)
             return json.dumps(

@@ -88,3 +88,29 @@ def test_a_process_reads_its_own_cgroup_quota(tmp_path):
     (v1 / "cpu.cfs_quota_us").write_text("-1\n")
     assert cgroup_cpu_quota(proc, tmp_path / "fs") is None
     assert cgroup_cpu_quota(tmp_path / "missing", tmp_path / "fs") is None
+
+
+def test_a_managed_request_process_takes_its_share_of_the_environments_threads(
+    monkeypatch, tmp_path
+):
+    """Managed Instances run one process per concurrent request: MODEL_THREADS (what the stack
+    sets: vCPUs // max concurrency) caps each process's pool, whatever the memory buys on
+    standard Lambda, so processes x threads never exceed the environment's vCPUs."""
+    import os
+
+    import onnx
+    from audio_inference.model import OnnxModel, available_cpus
+
+    from tests.helpers.onnx_graphs import graph_model, model_folder
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "10240")
+    monkeypatch.delenv("MODEL_THREADS", raising=False)
+    standard = available_cpus()
+    monkeypatch.setenv("MODEL_THREADS", "1")
+    assert available_cpus() == 1 and standard == min(cores, 6, standard)
+    folder = model_folder(onnx.load(graph_model(tmp_path / "g.onnx")), tmp_path / "m", "abc")
+    session = OnnxModel.from_dir(folder).session
+    assert session.get_session_options().intra_op_num_threads == 1
+    monkeypatch.setenv("MODEL_THREADS", "not a number")  # ignored, never a crash
+    assert available_cpus() == standard

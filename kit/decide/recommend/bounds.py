@@ -58,7 +58,9 @@ def steady_state_refusal(
         return f"its warm p99 alone is {warm99:,.0f} ms"
     v = s.cost
     if v.kind in (Kind.SAGEMAKER, Kind.MANAGED, Kind.SERVERLESS):
-        load = peak_rate * float(np.mean(s.endpoint_ms)) / 1000  # busy workers at the peak
+        # busy workers at the peak (a managed variant's durations are per concurrency level)
+        busy = s.by_concurrency[0] if v.kind == Kind.MANAGED else s.endpoint_ms
+        load = peak_rate * float(np.mean(busy)) / 1000
         if v.kind == Kind.SAGEMAKER:
             per = endpoint_workers(platform, v.instance_type)
             capacity = per * max(c.autoscale_to, int(v.instance_count))

@@ -41,6 +41,8 @@ SERVERLESS_CONCURRENCY = (1, 2, 5, 10, 20, 50, 100, 200)
 LEVELS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 """Traffic levels searched, as multiples of the user's demand."""
 
+MANAGED_SCALE_TO = (1, 4, 16)
+"""Lambda Managed Instances may scale to these multiples of the instances it keeps running."""
 NOT_DEPLOYABLE: dict[str, str] = {}
 """Families the kit prices but cannot deploy, with the reason (none today)."""
 
@@ -281,9 +283,8 @@ def _managed(basis: Basis, target: Target, pricing: Pricing) -> list[Candidate]:
             continue
         factor = basis.arm64_factor if arch == "arm64" else 1.0
         vcpus = pricing.ec2_type(typ).vcpus
-        for c, n, top in product(slots, counts, counts):
-            if top < n or top not in (n, min(2 * n, counts[-1]), counts[-1]):
-                continue  # scaling to 1x, 2x or the most instances allowed
+        for c, n, scale in product(slots, counts, MANAGED_SCALE_TO):
+            top = n * scale
             try:
                 on_type = shape_for(
                     pricing, typ, vcpus=shape.vcpus, memory_mb=shape.memory_mb, slots=c,

@@ -16,6 +16,7 @@ from typing import Any
 from audio_inference.settings import (
     HTTP,
     HTTP_MAX_BODY_BYTES,
+    MANAGED,
     SAGEMAKER,
     SNAPSTART,
     TABLE_HASH_KEY,
@@ -161,7 +162,10 @@ class AwsRun:
         with ThreadPoolExecutor(max_workers=max(self.work.concurrency, self.work.burst)) as pool:
             i = 0
             while i < len(order):
-                if i in cold and self.work.cold_strategy == "reconfigure":
+                # Managed Instances have no cold starts to force: their environments are
+                # started before the version is active, and a configuration change would
+                # republish $LATEST.PUBLISHED (minutes) rather than start one cold
+                if i in cold and self.work.cold_strategy == "reconfigure" and variant != MANAGED:
                     self.cold.force(variant)
                 wait_for_slot(started, i, self.work.rpm)
                 width = (

@@ -78,9 +78,24 @@ class LocalConfig:
         """Environments started before traffic (provisioned concurrency)."""
         return self.setups[variant].provisioned_concurrency
 
-    def gap_indices(self) -> set[int]:
-        """Requests preceded by an idle gap longer than the idle timeout (forced cold starts)."""
+    def gap_indices(self, variant: str | None = None) -> set[int]:
+        """Requests preceded by an idle gap longer than the idle timeout (forced cold starts);
+        none for a managed variant, whose environments never retire."""
+        if variant is not None and self.setups[variant].managed is not None:
+            return set()
         return cold_positions(self.requests, self.cold_starts) - {0}  # 0 is cold anyway
+
+    def in_flight(self, variant: str, total: int) -> list[int]:
+        """Uploads in flight at each position of ``variant``'s schedule: --concurrency, or for a
+        managed variant (unless bursting) equal phases of 1, 2, ... slots - 1 uploads, then
+        twice its slots (the upload and delivery before each invocation leave fewer running at
+        once; the last phase keeps every slot busy), so durations are measured at each level."""
+        managed = self.setups[variant].managed
+        if managed is None or self.burst:
+            return [self.concurrency] * total
+        slots = managed.max_concurrency
+        levels = [*range(1, slots), 2 * slots]
+        return [levels[i * len(levels) // max(total, 1)] for i in range(total)]
 
     def run_settings(self) -> dict[str, object]:
         """The driver's settings as the results file records them (``run``)."""

@@ -113,6 +113,7 @@ class FunctionEmulator:
                 "kind": env.kind,
                 "startup_ms": env.startup_ms if cold else None,
                 "duration_ms": item.duration_ms,
+                "dispatched": item.dispatched,
                 "finished": item.finished,
                 "response": item.response,
                 "error": item.error,
@@ -120,8 +121,12 @@ class FunctionEmulator:
                 "max_memory_mb": env.peak_memory_mb(),
             }
         finally:
-            env.busy = False
-            env.last_used = time.monotonic()
+            self._release(env)
+
+    def _release(self, env: ExecutionEnvironment) -> None:
+        """The invocation is over: the environment is free again."""
+        env.busy = False
+        env.last_used = time.monotonic()
 
     def prewarm(self, count: int) -> None:
         """Provisioned concurrency: ``count`` environments initialized before any traffic.

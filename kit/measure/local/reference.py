@@ -23,7 +23,7 @@ from pathlib import Path
 
 from audio_inference.audio import load_waveform
 from audio_inference.model import ENV_LAMBDA_MEMORY, OnnxModel
-from audio_inference.settings import MODEL_IN_LAMBDA
+from audio_inference.settings import ENV_MODEL_THREADS, MODEL_IN_LAMBDA
 
 from kit import ROOT
 from kit.results import Consistency, Invocation
@@ -88,9 +88,13 @@ def reference_ms(
     repeats: int = REPEATS,
     pause_s: float = PAUSE_S,
     back_to_back: bool = False,
+    threads: int | None = None,
 ) -> dict[str, list[float]]:
-    """``measure`` (or ``back_to_back_ms``) in a fresh process in ``group`` (its quota), threads set by ``memory_mb``."""
+    """``measure`` (or ``back_to_back_ms``) in a fresh process in ``group`` (its quota), threads
+    set by ``memory_mb`` (or ``threads``, a managed environment's per process)."""
     env = {**os.environ, ENV_LAMBDA_MEMORY: str(memory_mb)}
+    if threads is not None:
+        env[ENV_MODEL_THREADS] = str(threads)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "functions"), str(ROOT)])
     job = {
         "model_dir": str(model_dir),
@@ -169,10 +173,20 @@ def check_variants(
 ) -> dict[str, Consistency]:
     """Each model-in-Lambda variant's warm inference vs raw session.run in a fresh
     process under the same quota, the same thread count and the same idle time between
-    runs (the variant's median request time outside inference), on the same clips."""
+    runs (the variant's median request time outside inference), on the same clips. A managed
+    variant is compared on the requests that ran alone in their environment."""
     out = {}
     for variant in cfg.variants:
         if variant not in MODEL_IN_LAMBDA:
+            continue
+        managed = cfg.setups[variant].managed
+        if managed is not None and not shares:
+            out[variant] = Consistency(
+                variant=variant,
+                trusted=False,
+                note="concurrency measured without the environment's CPU quota (no cgroup "
+                "here, or --no-cpu-share): overlapping requests did not share its vCPUs",
+            )
             continue
         warm = [
             r
@@ -182,13 +196,15 @@ def check_variants(
             and r.status == "ok"
             and r.timings_ms
             and "inference" in r.timings_ms
+            and r.concurrency in (None, 1)
         ]
         pairs = [(r.sample, (r.timings_ms or {})["inference"]) for r in warm]
         outside = [r.e2e_ms - i for r, (_, i) in zip(warm, pairs, strict=True) if r.e2e_ms]
         memory = cfg.memory_mb(variant)
         group = None
         if shares:
-            group = cpu.group(f"reference-{variant}", vcpus_for(memory))
+            quota = vcpus_of[variant] if managed is not None else vcpus_for(memory)
+            group = cpu.group(f"reference-{variant}", quota)
         try:
             reference = reference_ms(
                 cfg.model_dir,
@@ -196,6 +212,7 @@ def check_variants(
                 memory,
                 group,
                 pause_s=statistics.median(outside) / 1000 if outside else PAUSE_S,
+                threads=managed.threads if managed is not None else None,
             )
         finally:
             if group is not None:

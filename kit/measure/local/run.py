@@ -25,6 +25,7 @@ from audio_inference.settings import (
     ENV_FUNCTION_TIMEOUT,
     HANDLERS,
     HTTP,
+    MANAGED,
     SAGEMAKER,
     SNAPSTART,
     upload_prefix,
@@ -45,6 +46,7 @@ from .fault_proxy import Fault, FaultProxy
 from .function_url import FunctionUrl
 from .functions import FunctionEmulator
 from .image_layout import container_environment
+from .managed import ManagedFunction, with_concurrency
 from .processes import ServingProcess, interrupts, stop_children
 from .reference import check_variants
 from .runtime_api import Snapshot, billed_ms
@@ -133,10 +135,17 @@ class Run:
                     group = self.cpu.group(f"{variant}-snapshot", boost)
                 self.snapshot = snapshot = Snapshot(HANDLERS[variant], env, self.log, cpu=group)
                 self.snapshot_init_ms = snapshot.init_ms
-            self.emulators[variant] = FunctionEmulator(
-                variant, env, self.cfg, self.log, snapshot, self.cpu if self.cfg.cpu_share else None
-            )
-            self.emulators[variant].prewarm(self.cfg.provisioned(variant))
+            cpu = self.cpu if self.cfg.cpu_share else None
+            if variant == MANAGED:  # several requests per environment, started before traffic
+                env["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST.PUBLISHED"
+                managed = ManagedFunction(variant, env, self.cfg, self.log, cpu)
+                self.emulators[variant] = managed
+                managed.prewarm()
+            else:
+                self.emulators[variant] = FunctionEmulator(
+                    variant, env, self.cfg, self.log, snapshot, cpu
+                )
+                self.emulators[variant].prewarm(self.cfg.provisioned(variant))
             if variant == HTTP:
                 self.url = FunctionUrl(self.emulators[variant])
                 continue  # requests arrive over HTTP, not from an S3 queue
@@ -193,15 +202,18 @@ class Run:
         rng = random.Random(self.cfg.seed)
         total = self.cfg.requests + self.cfg.warm  # the warm phase follows, without idle gaps
         order = [rng.choice(files) for _ in range(total)]
-        gaps = self.cfg.gap_indices()
         for variant in self.cfg.variants:
             task = progress.add_task(variant, total=total)
-            slots = threading.Semaphore(self.cfg.concurrency)
+            gaps, limits = self.cfg.gap_indices(variant), self.cfg.in_flight(variant, total)
             started = time.monotonic()
-            uris = []
+            uris: list[str] = []
             for i, sample in enumerate(order):
                 if self.stop_event.is_set():
                     return
+                if i == 0 or limits[i] != limits[i - 1]:  # a new level starts from idle
+                    for uri in uris:
+                        self.done[uri].wait(self.cfg.timeout_s * 3 + 30)
+                    slots = threading.Semaphore(limits[i])
                 if i in gaps:
                     progress.update(task, description=f"{variant} (idle gap: next is cold)")
                     time.sleep(self.cfg.idle_timeout_s + 0.5)
@@ -282,6 +294,7 @@ class Run:
                 items[key] = row
         failed = self.failed_events()
         records = []
+        finals: dict[str, dict] = {}  # managed: the attempt that wrote each item
         for uri, p in self.pending.items():
             variant = p["variant"]
             item = items.get((uri, variant))
@@ -292,6 +305,8 @@ class Run:
                 (a for a in attempts if (item or {}).get("request_id") == a.get("request_id")),
                 attempts[-1] if attempts else {},
             )
+            if variant == MANAGED and item is not None:
+                finals[uri] = final
             cold = bool(first.get("cold"))
             startup = first.get("startup_ms") if cold else None
             is_snap = first.get("kind") == "snapstart"
@@ -341,6 +356,7 @@ class Run:
                     timings_ms=(item or {}).get("timings_ms"),
                 )
             )
+        records = with_concurrency(records, finals)
         records.sort(key=lambda r: (self.cfg.variants.index(r.variant), r.index))
         run = self.cfg.run_settings()
         run["snapshot_init_ms"] = self.snapshot_init_ms

@@ -58,9 +58,14 @@ class Invocation:
 class RuntimeAPI:
     """The Lambda Runtime API for one execution environment."""
 
-    def __init__(self, function_arn: str, timeout_s: float) -> None:
+    def __init__(self, function_arn: str, timeout_s: float, workers: int = 1) -> None:
         self.pending: queue.Queue[Invocation | None] = queue.Queue()
         self.current: dict[str, Invocation] = {}
+        self.workers = workers
+        """Runtime processes polling this API (Managed Instances: one per concurrent request);
+        init ends when each has asked for its first event."""
+        self.polls = 0
+        self.polls_lock = threading.Lock()
         self.first_next = threading.Event()
         self.first_next_at = 0.0
         self.init_error: Any = None
@@ -99,7 +104,10 @@ class RuntimeAPI:
 
             def do_GET(self) -> None:
                 if self.path == f"{API}/invocation/next":
-                    if not api.first_next.is_set():
+                    with api.polls_lock:
+                        api.polls += 1
+                        ready = api.polls >= api.workers
+                    if ready and not api.first_next.is_set():
                         api.first_next_at = time.perf_counter()
                         api.first_next.set()
                     item = api.pending.get()
