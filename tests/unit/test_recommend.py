@@ -218,3 +218,94 @@ def test_search_prunes_without_losing_the_optimum():
     best = min((o for o in brute if o.feasible), key=lambda o: o.monthly)
     assert winner is not None and winner.candidate.label == best.candidate.label
     assert stats["simulated"] < len(options)
+
+
+def _managed_doc(solo_ms: float, busy_ms: float):
+    """A results file with a measured managed variant: durations alone and with both slots
+    busy in its 1-vCPU environment, as `kit local` records them (``concurrency``)."""
+    from kit.results import Kind, ManagedSetup
+    from tests.helpers.results import doc, setup
+
+    managed = setup(
+        Kind.MANAGED,
+        2048,
+        architecture="arm64",
+        instance_type="c7g.large",
+        instance_count=3,
+        managed=ManagedSetup(
+            memory_gib_per_vcpu=2, vcpus=1, max_concurrency=2, min_environments=3,
+            max_environments=6, max_vcpus=12,
+        ),
+    )  # fmt: skip
+    found = doc(
+        {"standard": setup(), "managed": managed},
+        {"standard": [200.0] * 40, "managed": [solo_ms] * 20 + [busy_ms] * 20},
+    )
+    rows = [
+        r.model_copy(update={"concurrency": 1 + (r.index >= 20)}) if r.variant == "managed" else r
+        for r in found.invocations
+    ]
+    return found.model_copy(update={"invocations": rows})
+
+
+def test_managed_costs_its_three_instances_nat_and_requests_at_low_traffic(tmp_path):
+    """At 1 RPM nothing scales: the month is 3 x c7g.large x 1.15 + one NAT gateway and its
+    address + per request (Lambda request, NAT bytes), with S3/DynamoDB/logs priced at 0."""
+    from kit.decide.recommend.basis import basis_from_results
+
+    prices = tmp_path / "p.json"
+    zero = ("s3_put", "s3_get", "dynamodb_write", "cloudwatch_logs_ingest_gb")
+    prices.write_text(json.dumps({"prices": dict.fromkeys(zero, 0)}))
+    pricing = Pricing.load(prices)
+    basis = basis_from_results(_managed_doc(40.0, 80.0), "s3")
+    target = Target(p99_ms=1000, families=("managed",), managed_types=("c7g.large",))
+    found = _levels(basis, Demand(rpm=1), target, (1.0,), pricing=pricing, extend=False)
+    pick = found["levels"][0]["families"]["managed"]
+    n = 60 * 730
+    expected = 3 * 0.0725 * 1.15 * 730 + (0.045 + 0.005) * 730 + n * (0.2e-6 + 4000 / 1e9 * 0.045)
+    assert pick["monthly"] == pytest.approx(expected, rel=1e-3)
+    assert pick["p99_ms"] == pytest.approx(40.0, rel=0.01)  # alone in its environment
+    config = pick["config"]
+    assert config["variants"] == ["managed"] and config["managedInstanceType"] == "c7g.large"
+    assert config["managedMinEnvironments"] == 3 and config["managedMemoryMb"] == 2048
+
+
+def test_a_recommended_managed_stack_passes_preflight(tmp_path, model_dir):
+    target = Target(p99_ms=1000, families=("managed",), managed_types=("c7g.large", "c7i.large"))
+    found = recommend(
+        _managed_doc(40.0, 80.0), Demand(rpm=600), target, levels=(1.0,), ci_reps=0,
+        out=tmp_path, model_path=str(model_dir / "model.onnx"), extend=False,
+    )  # fmt: skip
+    deploy = found["deploy"]
+    assert deploy["preflight_refused"] is False and deploy["preflight_findings"] == []
+    assert deploy["resources"]["aws:lambda/capacityProvider:CapacityProvider"] == 1
+    assert "pulumi config set variants managed" in deploy["commands"]
+
+
+def test_managed_durations_come_from_the_levels_measured():
+    """A busy environment takes the busy level's time: at 8 requests a second on 3
+    environments of 2 slots (3.2 busy slots), 400 ms alone / 1,600 ms both busy misses a 1 s
+    p99 where 400 ms at both levels meets it."""
+    from dataclasses import replace
+
+    from kit.decide.recommend.basis import basis_from_results
+    from kit.decide.simulate.engine import Options, simulate
+    from kit.decide.simulate.traffic import make
+
+    basis = basis_from_results(_managed_doc(400.0, 1600.0), "s3")
+    assert [a[0] for a in basis.managed.by_concurrency] == [400.0, 1600.0]
+    target = Target(p99_ms=1000, families=("managed",), managed_types=("c7g.large",))
+    pricing = Pricing.load()
+    options = candidates(basis, target, PlatformParams.load(), pricing, 8.0)["managed"]
+    fixed = next(
+        c
+        for c in options
+        if c.config["managedMaxEnvironments"] == 3 and c.config["managedMaxConcurrency"] == 2
+    )
+    flat = replace(fixed.service, by_concurrency=(fixed.service.by_concurrency[0],) * 2)
+    flat = replace(flat, cost=replace(flat.cost, name="flat"))
+    tallies, _ = simulate(
+        [fixed.service, flat], make("poisson", 480.0, 3600.0), PlatformParams.load(),
+        Options(max_exact=10**6, pricing=pricing),
+    )  # fmt: skip
+    assert tallies["managed"].percentile(99) > 1000 >= tallies["flat"].percentile(99)
