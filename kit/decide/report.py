@@ -88,11 +88,9 @@ def verdict(doc: Results, sim: dict) -> list[str]:
                 + ", ".join(f"{v} {ms:,.0f} ms" for v, ms in cold.items())
                 + "."
             )
-    from kit.results.summary import MIN_COLD_STARTS
+    from kit.results.summary import MIN_COLD_STARTS, few_cold_starts
 
-    few = [
-        f"{v} {s.cold_starts}" for v, s in doc.summary.items() if s.cold_starts < MIN_COLD_STARTS
-    ]
+    few = few_cold_starts(doc)
     if few:
         lines.append(
             f"Warning: the simulated p99 at low traffic, where cold starts set it, rests on few "

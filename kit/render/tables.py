@@ -127,18 +127,14 @@ def cost_tables(report: dict) -> list[Any]:
 def sample_lines(doc: Results) -> list[str]:
     """What the run measured enough to state, and what it did not (rich markup)."""
     from kit.results.quantiles import samples_needed
-    from kit.results.summary import MIN_COLD_STARTS
+    from kit.results.summary import MIN_COLD_STARTS, few_cold_starts
 
     lines = [
         "percentiles: order-statistic 95% intervals (no distribution assumed); a warm p99 "
         f"needs {samples_needed(99)} warm samples, a p90 {samples_needed(90)}, a median "
         f"{samples_needed(50)}: 'n<N' marks a figure this run cannot state"
     ]
-    short = [
-        f"{v} {s.cold_starts}"
-        for v, s in doc.summary.items()
-        if s.cold_starts < MIN_COLD_STARTS and doc.variants[v].managed is None  # none there
-    ]
+    short = few_cold_starts(doc)
     for v, setup in doc.variants.items():
         if setup.managed is not None:
             levels: dict[int, int] = {}
@@ -310,6 +306,12 @@ def _setup_words(name: str, setup: Any) -> str:
         words += f", Serverless {md(v['serverless_memory_mb'])} MB x {md(v.get('serverless_max_concurrency'))}"
     if v.get("provisioned_concurrency"):
         words += f", provisioned concurrency {md(v['provisioned_concurrency'])}"
+    if m := v.get("managed"):
+        words += (
+            f", environments of {md(m['vcpus'])} vCPU x {md(m['max_concurrency'])} requests, "
+            f"{md(m['min_environments'])}-{md(m['max_environments'])} of them, "
+            f"MaxVCpuCount {md(m['max_vcpus'])}, {md(m['nat_gateways'])} NAT gateway"
+        )
     return words + f", timeout {md(v.get('timeout_s'))} s, entry {md(v.get('entry'))}"
 
 

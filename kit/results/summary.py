@@ -4,13 +4,27 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from . import Invocation, Summary
 from .quantiles import quantile
 
+if TYPE_CHECKING:
+    from . import Results
+
 WARM_PERCENTILES = (50.0, 90.0, 99.0)
 MIN_COLD_STARTS = 6
 """Cold starts a bounded 95 % interval on their median needs (see quantiles.samples_needed)."""
+
+
+def few_cold_starts(doc: Results) -> list[str]:
+    """ "variant count" for each variant that can start cold and started cold fewer than
+    MIN_COLD_STARTS times (Managed Instances never start cold)."""
+    return [
+        f"{v} {s.cold_starts}"
+        for v, s in doc.summary.items()
+        if s.cold_starts < MIN_COLD_STARTS and doc.variants[v].managed is None
+    ]
 
 
 def percentile(values: Iterable[float], q: float) -> float | None:

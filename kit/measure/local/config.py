@@ -16,7 +16,8 @@ from kit.results import VariantSetup
 BANNER = (
     "[bold]Local emulation, not AWS.[/bold] S3, SQS and DynamoDB are moto on loopback; each "
     "Lambda environment is a local awslambdaric process and SnapStart restores are forks of an "
-    "initialized process. Not reproduced: Firecracker microVM start and snapshot restore, and "
+    "initialized process; a managed (Lambda Managed Instances) environment is one process per concurrent request under one "
+    "CPU quota. Not reproduced: Firecracker microVM start and snapshot restore, and "
     "network latency to AWS services. Each environment gets the CPU share of its memory size "
     "(memory / 1,769 MB vCPUs, capped at this machine's cores) through a cgroup quota where the "
     "machine allows it (see the line below). A crashed or timed-out environment is discarded and the "

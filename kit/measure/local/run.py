@@ -371,7 +371,8 @@ class Run:
             mechanism=self.cpu.mechanism if self.cfg.cpu_share else "off",
             vcpus={v: round(e.vcpus, 3) for v, e in self.emulators.items()} if shares else {},
             note=self.cpu.reason
-            or "each environment: memory / 1,769 MB vCPUs (max 6), capped at this machine's cores",
+            or "each environment: memory / 1,769 MB vCPUs (max 6), capped at this machine's cores; "
+            "a managed environment: its vCPUs (memory over GiB per vCPU), shared by its processes",
         )
         vcpus = {v: e.vcpus for v, e in self.emulators.items()}
         consistency = check_variants(self.cfg, self.cpu, vcpus, records, shares)
