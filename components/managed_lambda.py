@@ -127,13 +127,7 @@ class ManagedLambda(InferenceLambda):
         self.setup = {
             "instance_type": m.instance_type,
             "architecture": m.architecture,
-            "memory_gib_per_vcpu": m.memory_gib_per_vcpu,
-            "vcpus": m.vcpus,
-            "max_concurrency": m.max_concurrency,
-            "min_environments": m.min_environments,
-            "max_environments": m.max_environments,
-            "max_vcpus": m.max_vcpus,
-            "nat_gateways": 1 if m.creates_network else 0,
+            **m.recorded(),
             "capacity_provider_arn": provider.arn,
         }
 

@@ -114,6 +114,18 @@ class ManagedSettings:
             return 1  # metal or an unknown size: at least the one Lambda would place
         return environments_per_instance(vcpus, gib, self.vcpus, self.memory_mb)
 
+    def recorded(self) -> dict[str, int]:
+        """What a results file records of these settings (``kit.results.ManagedSetup``)."""
+        return {
+            "memory_gib_per_vcpu": self.memory_gib_per_vcpu,
+            "vcpus": self.vcpus,
+            "max_concurrency": self.max_concurrency,
+            "min_environments": self.min_environments,
+            "max_environments": self.max_environments,
+            "max_vcpus": self.max_vcpus,
+            "nat_gateways": 1 if self.creates_network else 0,
+        }
+
     @property
     def creates_network(self) -> bool:
         """Whether the stack creates the VPC, subnets, NAT gateway and security group."""

@@ -53,17 +53,7 @@ def from_settings(stack: StackConfig, variants: tuple[str, ...]) -> dict[str, Va
                 instance_type=m.instance_type,
                 instance_count=MANAGED_INSTANCES_AT_START,
                 timeout_s=stack.timeout_seconds,
-                managed=managed_setup(
-                    {
-                        "memory_gib_per_vcpu": m.memory_gib_per_vcpu,
-                        "vcpus": m.vcpus,
-                        "max_concurrency": m.max_concurrency,
-                        "min_environments": m.min_environments,
-                        "max_environments": m.max_environments,
-                        "max_vcpus": m.max_vcpus,
-                        "nat_gateways": 1 if m.creates_network else 0,
-                    }
-                ),
+                managed=managed_setup(m.recorded()),
             )
             continue
         setups[v] = VariantSetup(

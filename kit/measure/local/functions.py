@@ -84,6 +84,11 @@ class FunctionEmulator:
                 env.share = self.vcpus
             env.busy = True
             self.pool.append(env)
+        self._boot(env)
+        return env, True
+
+    def _boot(self, env: ExecutionEnvironment) -> None:
+        """Start an environment already in the pool; one whose init fails leaves the pool."""
         try:
             env.start()
         except EnvironmentFailed:
@@ -91,7 +96,6 @@ class FunctionEmulator:
                 self.pool.remove(env)
             env.stop()
             raise
-        return env, True
 
     def _run_once(self, event: dict) -> dict:
         acquired = None

@@ -30,7 +30,7 @@ from kit.results import Invocation, ManagedSetup
 from .config import LocalConfig
 from .cpu_share import CpuShare
 from .functions import FunctionEmulator
-from .runtime_api import EnvironmentFailed, ExecutionEnvironment
+from .runtime_api import ExecutionEnvironment
 
 MAX_CONCURRENCY_ENV = "AWS_LAMBDA_MAX_CONCURRENCY"
 """What makes awslambdaric run one worker process per concurrent request (its LMI mode)."""
@@ -107,13 +107,7 @@ class ManagedFunction(FunctionEmulator):
             if len(self.pool) < LOCAL_ENVIRONMENTS:
                 started = self._start()
         if started is not None:
-            try:
-                started.start()
-            except EnvironmentFailed:
-                with self.lock:
-                    self.pool.remove(started)
-                started.stop()
-                raise
+            self._boot(started)
         with self.lock:
             ready = [
                 e
@@ -141,7 +135,7 @@ class ManagedFunction(FunctionEmulator):
         for _ in range(count):
             with self.lock:
                 env = self._start()
-            env.start()
+            self._boot(env)
 
     def startup_ms(self) -> list[float]:
         """How long each environment took to start all of its processes."""
