@@ -14,8 +14,9 @@ Families (each a way of deploying the same model; ``entry`` decides which compet
 - ``snapstart``: SnapStart at the same sizes (cache per active version, restores);
 - ``sagemaker``: a real-time endpoint, instance type x count, autoscaling (not T2);
 - ``serverless``: SageMaker Serverless, memory x max concurrency;
-- ``managed``: Lambda Managed Instances, instance type x count (priced and simulated;
-  this kit does not deploy it yet).
+- ``managed``: Lambda Managed Instances, instance type x instances kept running x requests
+  per environment x scaling (1, 4 or 16 times), on the measured environment's durations per
+  concurrency level (``simulate/managed.py``).
 
 Durations at other memory sizes come from the memory model (a sweep's fit, or the
 stated assumption in ``Basis.memory``); arm64 durations are the x86 ones times
