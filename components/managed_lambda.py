@@ -20,7 +20,6 @@ instances while a function version uses it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,11 +54,6 @@ class ManagedLambdaArgs(InferenceLambdaArgs):
     package: LambdaPackage
     """The function package built for Python 3.13 (Managed Instances run 3.13 and newer)."""
     region: pulumi.Input[str]
-
-
-def capacity_provider_name(project: str, stack: str) -> str:
-    """A name CreateCapacityProvider accepts ([a-zA-Z0-9-_], at most 140 characters)."""
-    return re.sub(r"[^a-zA-Z0-9_-]", "-", f"{project}-{stack}-managed")[:140]
 
 
 class ManagedLambda(InferenceLambda):
@@ -113,9 +107,11 @@ class ManagedLambda(InferenceLambda):
             {"architectures": [m.architecture], "allowed_instance_types": [m.instance_type]}
         ]
         scaling: Any = [{"max_vcpu_count": m.max_vcpus, "scaling_mode": SCALING_MODE}]
+        # Auto-named (``<name>-capacity-<hex>``): a new instance type or VPC replaces the
+        # provider, and Pulumi creates the new one before deleting the old, which a fixed
+        # name would collide with; the function then moves to the new provider's ARN.
         provider = aws.lambda_.CapacityProvider(
             f"{name}-capacity",
-            name=capacity_provider_name(pulumi.get_project(), pulumi.get_stack()),
             vpc_config={"subnet_ids": subnets, "security_group_ids": groups},
             permissions_config={"capacity_provider_operator_role_arn": operator.arn},
             instance_requirements=requirements,
