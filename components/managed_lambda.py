@@ -82,7 +82,9 @@ class ManagedLambda(InferenceLambda):
         child = pulumi.ResourceOptions(parent=self)
         waits: list[pulumi.Resource] = []
         if m.creates_network:
-            network = ManagedNetwork(f"{name}-network", args.region, args.tags, opts=child)
+            network = ManagedNetwork(
+                f"{name}-network", args.region, args.tags, m.instance_type, opts=child
+            )
             subnets: list[pulumi.Input[str]] = list(network.subnet_ids)
             groups: list[pulumi.Input[str]] = [network.security_group_id]
             waits += network.ready

@@ -1,7 +1,7 @@
 """ManagedNetwork: the VPC a Lambda Managed Instances capacity provider launches instances into.
 
-Three private subnets (one per Availability Zone: Lambda launches three instances by default
-for AZ resiliency), one NAT gateway in a public subnet for egress (AWS's troubleshooting
+Three private subnets (one per Availability Zone that offers the instance type: Lambda
+launches three instances by default for AZ resiliency), one NAT gateway in a public subnet for egress (AWS's troubleshooting
 guidance names private subnets without a NAT route as the usual cause of a capacity provider
 stuck in CREATING), free gateway endpoints for S3 and DynamoDB so audio downloads and result
 writes do not pass (and pay for) the NAT gateway, and a security group allowing HTTPS out.
@@ -24,6 +24,19 @@ PUBLIC_CIDR = "10.60.128.0/24"
 ZONES = len(PRIVATE_CIDRS)
 
 
+def _three_zones(instance_type: str, offered: list[str]) -> list[str]:
+    """The first three zones (by name) that offer ``instance_type``, or a clear refusal."""
+    zones = sorted(offered)[:ZONES]
+    if len(zones) < ZONES:
+        raise ValueError(
+            f"managedInstanceType={instance_type} is offered in {len(zones)} Availability "
+            f"Zone(s) of this region ({', '.join(zones) or 'none'}); the managed variant spreads "
+            f"its instances over {ZONES}: choose a type offered more widely, or pass your own "
+            "vpcSubnetIds"
+        )
+    return zones
+
+
 class ManagedNetwork(pulumi.ComponentResource):
     """A VPC with private subnets in three zones, egress through one NAT gateway."""
 
@@ -42,11 +55,18 @@ class ManagedNetwork(pulumi.ComponentResource):
         name: str,
         region: pulumi.Input[str],
         tags: dict[str, str],
+        instance_type: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(self.TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        zones = aws.get_availability_zones_output(state="available")
+        # Only zones that offer the capacity provider's instance type: a subnet elsewhere
+        # would hold no instance.
+        offered = aws.ec2.get_instance_type_offerings_output(
+            filters=[{"name": "instance-type", "values": [instance_type]}],
+            location_type="availability-zone",
+        )
+        zones = offered.locations.apply(lambda found: _three_zones(instance_type, found))
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=CIDR,
@@ -60,7 +80,7 @@ class ManagedNetwork(pulumi.ComponentResource):
                 f"{name}-private-{i}",
                 vpc_id=vpc.id,
                 cidr_block=cidr,
-                availability_zone=zones.names[i],
+                availability_zone=zones[i],
                 tags={**tags, "Name": f"{name}-private-{i}"},
                 opts=child,
             )
@@ -70,7 +90,7 @@ class ManagedNetwork(pulumi.ComponentResource):
             f"{name}-public",
             vpc_id=vpc.id,
             cidr_block=PUBLIC_CIDR,
-            availability_zone=zones.names[0],
+            availability_zone=zones[0],
             tags={**tags, "Name": f"{name}-public"},
             opts=child,
         )

@@ -22,6 +22,7 @@ from components._packaging import ROOT
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ZONE_SUFFIXES = ("a", "b", "c", "d")
+"""Availability Zones the mocks answer with (EC2 offerings of every type, here)."""
 
 EC2_ID_PREFIXES = {
     "aws:ec2/vpc:Vpc": ("vpc", "vpc"),
@@ -116,14 +117,17 @@ class Mocks(pulumi.runtime.Mocks):
                 "endpoint": "",
                 "description": "",
             }
-        if invoke.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{z}" for z in ZONE_SUFFIXES]
+        if invoke.token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings":
+            # EC2 lists offerings in no particular order: the newest zone first here
+            zones = [f"{self.region}{z}" for z in reversed(ZONE_SUFFIXES)]
+            types = [v for f in invoke.args.get("filters", []) for v in f.get("values", [])]
             return {
-                "names": names,
-                "zoneIds": [f"use1-az{i + 1}" for i in range(len(names))],
-                "groupNames": [self.region] * len(names),
                 "id": self.region,
-                "state": invoke.args.get("state"),
+                "locations": zones,
+                "locationTypes": [invoke.args.get("locationType")] * len(zones),
+                "instanceTypes": (types[:1] or ["c7g.large"]) * len(zones),
+                "filters": invoke.args.get("filters", []),
+                "locationType": invoke.args.get("locationType"),
             }
         if invoke.token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
             return {

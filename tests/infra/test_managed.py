@@ -57,7 +57,7 @@ def test_vpc_has_dns_and_three_private_subnets_in_three_zones(stack):
     block = ipaddress.ip_network(vpc["cidrBlock"])
     private = [ec2(stack, "subnet:Subnet", f"{NET}-private-{i}") for i in range(3)]
     zones = {s["availabilityZone"] for s in private}
-    assert zones == {"us-east-1a", "us-east-1b", "us-east-1c"}  # getAvailabilityZones' first 3
+    assert zones == {"us-east-1a", "us-east-1b", "us-east-1c"}  # the first 3 offering the type
     nets = [ipaddress.ip_network(s["cidrBlock"]) for s in private]
     public = ipaddress.ip_network(ec2(stack, "subnet:Subnet", f"{NET}-public")["cidrBlock"])
     assert all(n.subnet_of(block) for n in [*nets, public])
@@ -338,3 +338,21 @@ def test_preflight_of_the_default_managed_stack_prices_instances_and_nat(tmp_pat
     instances = 3 * 0.0725 * 1.15 * 730
     assert report["fixed_monthly"]["managed"] == pytest.approx(instances + (0.045 + 0.005) * 730)
     assert instances == pytest.approx(182.59, abs=0.01)
+
+
+def test_subnets_go_only_to_zones_offering_the_instance_type(run_stack, monkeypatch):
+    """The zones come from EC2's instance type offerings, not the region's zone list: a type
+    offered in fewer than three zones is refused with the fix, before anything is created."""
+    from kit.stack.mocks import Mocks
+
+    answer = Mocks.call
+
+    def two_zones(self, invoke):
+        found = answer(self, invoke)
+        if invoke.token.endswith("getInstanceTypeOfferings"):
+            found["locations"] = ["us-east-1d", "us-east-1b"]
+        return found
+
+    monkeypatch.setattr(Mocks, "call", two_zones)
+    with pytest.raises(Exception, match=r"offered in 2 Availability Zone\(s\).*vpcSubnetIds"):
+        run_stack(variants=["managed"])
