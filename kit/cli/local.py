@@ -164,7 +164,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--concurrency",
         type=int,
         default=D.concurrency,
-        help="uploads in flight per variant (default 1)",
+        help="uploads in flight per variant (default 1); managed runs its own phases of 1 .. "
+        "managedMaxConcurrency - 1, then twice its slots, to measure each concurrency level",
     )
     p.add_argument(
         "--cold-starts",
