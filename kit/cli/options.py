@@ -100,7 +100,8 @@ def add_traffic(p: argparse.ArgumentParser, levels: tuple[float, ...] | None = N
     g.add_argument(
         "--managed-instances",
         default=SIMULATE.managed_instances,
-        help="EC2 type for the Lambda Managed Instances row, or 'none' (default c7g.large)",
+        help="EC2 type for the Lambda Managed Instances row when the results have no measured "
+        f"managed variant, or 'none' (default {SIMULATE.managed_instances})",
     )
     g.add_argument(
         "--gpu-ms",

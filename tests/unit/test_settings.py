@@ -17,6 +17,16 @@ def test_pulumi_yaml_defaults_match_the_settings_module():
     assert schema["maxObjectMb"]["default"] * 2**20 == settings.DEFAULT_MAX_OBJECT_BYTES
     assert schema["maxAudioSeconds"]["default"] == settings.DEFAULT_MAX_AUDIO_SECONDS
     assert set(schema["variants"]["default"]) <= set(settings.VARIANTS)
+    managed = {
+        "managedInstanceType": settings.DEFAULT_MANAGED_INSTANCE_TYPE,
+        "managedMemoryMb": settings.DEFAULT_MANAGED_MEMORY_MB,
+        "managedMemoryGibPerVcpu": settings.DEFAULT_MANAGED_GIB_PER_VCPU,
+        "managedMaxConcurrency": settings.DEFAULT_MANAGED_MAX_CONCURRENCY,
+        "managedMaxVcpus": settings.DEFAULT_MANAGED_MAX_VCPUS,
+        "managedMinEnvironments": settings.DEFAULT_MANAGED_MIN_ENVIRONMENTS,
+        "managedMaxEnvironments": settings.DEFAULT_MANAGED_MAX_ENVIRONMENTS,
+    }
+    assert {key: schema[key]["default"] for key in managed} == managed
 
 
 @pytest.mark.parametrize("timeout", [endpoint.minimum_timeout_seconds(), 90, 120, 300, 900])

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from audio_inference.settings import DEFAULT_MANAGED_INSTANCE_TYPE
+
 from kit.errors import KitError
 
 SHAPES = ("poisson", "diurnal", "bursty")
@@ -81,7 +83,7 @@ class SimulateOptions:
     """Seconds an idle Lambda environment survives (None: platform.json's value)."""
     max_instances: int = 1
     """SageMaker instances autoscaling may reach (1 = as deployed, no autoscaling)."""
-    managed_instances: str | None = "c7g.large"
+    managed_instances: str | None = DEFAULT_MANAGED_INSTANCE_TYPE
     """EC2 type of the simulated Lambda Managed Instances row (None: no such row)."""
     gpu_ms: float | None = None
     """GPU time per request, to price GPU serverless offers (rows omitted without it)."""
