@@ -149,6 +149,12 @@ def environments_per_instance(
     return max(0, min(by_cpu, by_memory))
 
 
+def instances_for(environments: int, per_instance: int) -> int:
+    """Instances running ``environments`` (never fewer than the three started for AZ
+    resiliency)."""
+    return max(MANAGED_INSTANCES_AT_START, -(-environments // max(1, per_instance)))
+
+
 def model_threads(vcpus: int, concurrency: int) -> int:
     """onnxruntime threads per request process, so processes x threads <= vCPUs."""
     return max(1, vcpus // max(1, concurrency))

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from audio_inference.settings import MANAGED, MANAGED_INSTANCES_AT_START, SAGEMAKER, SNAPSTART
+from audio_inference.settings import MANAGED, SAGEMAKER, SNAPSTART, instances_for
 
 from .rules import kit_rules
 
@@ -270,9 +270,7 @@ def fixed_monthly(config: Any) -> dict[str, float]:
             m = config.managed
             if m.instance_type not in Pricing.load().ec2_types():
                 continue  # a type the catalogue does not price: no figure rather than a guess
-            instances = max(
-                MANAGED_INSTANCES_AT_START, -(-m.min_environments // m.environments_per_instance)
-            )
+            instances = instances_for(m.min_environments, m.environments_per_instance)
             specs.append(
                 VariantCost(
                     name=v,

@@ -28,7 +28,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from audio_inference.settings import MANAGED_INSTANCES_AT_START, environments_per_instance
+from audio_inference.settings import (
+    MANAGED_INSTANCES_AT_START,
+    environments_per_instance,
+    instances_for,
+)
 from numba import njit
 
 from kit.decide.cost.pricing import CostInputError, Pricing
@@ -60,8 +64,8 @@ class ManagedShape:
     min_instances: int = MANAGED_INSTANCES_AT_START
 
     def instances(self, environments: int) -> int:
-        """Instances running ``environments`` (never fewer than the three at start)."""
-        return max(self.min_instances, math.ceil(environments / self.per_instance))
+        """Instances running ``environments`` (never fewer than ``min_instances``)."""
+        return max(self.min_instances, instances_for(environments, self.per_instance))
 
 
 def shape_for(
