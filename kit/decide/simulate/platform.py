@@ -118,9 +118,6 @@ def check_parameter(key: str, entry: dict[str, Any], where: str) -> None:
             isinstance(k, str) and _number(v) and 1 <= v <= 1024 for k, v in value.items()
         ):
             raise PlatformError(f"{where}: give a map of instance type to vCPUs (1-1024)")
-    elif key == "managed_instances_instance":
-        if not isinstance(value, str) or not value:
-            raise PlatformError(f"{where}: give an EC2 instance type, e.g. c7g.large")
     elif key in BOUNDS:
         low, high = BOUNDS[key]
         if not (_number(value) and low <= float(value or 0) <= high):
